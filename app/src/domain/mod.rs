@@ -1,0 +1,15 @@
+//! Types that name things in the paybus domain. Each parses its input once at the edge, so an
+//! invalid value cannot exist past it.
+
+pub mod dto;
+pub mod email;
+pub mod ids;
+pub mod name;
+pub mod password;
+pub mod role;
+
+pub use email::EmailAddress;
+pub use ids::*;
+pub use name::Name;
+pub use password::Password;
+pub use role::{Action, Role};

@@ -1,0 +1,144 @@
+//! Roles within a tenant and the one table that says what each may do.
+//!
+//! Enforced in the service layer (every service call names its [`Action`]); the dashboard uses the
+//! same table only to hide buttons a role could not use anyway.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Ordered from most to least powerful: owner > admin > developer > analyst > viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Admin,
+    Developer,
+    Analyst,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Owner, Role::Admin, Role::Developer, Role::Analyst, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Developer => "developer",
+            Role::Analyst => "analyst",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+
+    /// A role sent by a client, as the `role` parameter.
+    pub fn parse_param(raw: &str) -> Result<Role, crate::error::AppError> {
+        Role::parse(raw).ok_or_else(|| {
+            crate::error::AppError::invalid("role_invalid", "role must be owner, admin, developer, analyst or viewer", Some("role"))
+        })
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 5,
+            Role::Admin => 4,
+            Role::Developer => 3,
+            Role::Analyst => 2,
+            Role::Viewer => 1,
+        }
+    }
+
+    /// Whether this role is at least as powerful as `other` (a role may only hand out roles it
+    /// could hold itself: no privilege escalation through invitations or API keys).
+    pub fn at_least(self, other: Role) -> bool {
+        self.rank() >= other.rank()
+    }
+
+    pub fn can(self, action: Action) -> bool {
+        use Role::*;
+        let allowed: &[Role] = match action {
+            Action::TenantRead | Action::MembersRead => &[Owner, Admin, Developer, Analyst, Viewer],
+            Action::TenantUpdate => &[Owner, Admin],
+            Action::MembersInvite | Action::InvitationsRead | Action::InvitationsRevoke => &[Owner, Admin],
+            Action::MembersChangeRole | Action::MembersRemove => &[Owner],
+            Action::ApiKeysRead => &[Owner, Admin, Developer, Analyst],
+            Action::ApiKeysCreate | Action::ApiKeysRevoke => &[Owner, Admin, Developer],
+        };
+        allowed.contains(&self)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything a principal can try to do inside a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    TenantRead,
+    TenantUpdate,
+    MembersRead,
+    MembersInvite,
+    MembersChangeRole,
+    MembersRemove,
+    InvitationsRead,
+    InvitationsRevoke,
+    ApiKeysRead,
+    ApiKeysCreate,
+    ApiKeysRevoke,
+}
+
+impl Action {
+    pub const ALL: [Action; 11] = [
+        Action::TenantRead,
+        Action::TenantUpdate,
+        Action::MembersRead,
+        Action::MembersInvite,
+        Action::MembersChangeRole,
+        Action::MembersRemove,
+        Action::InvitationsRead,
+        Action::InvitationsRevoke,
+        Action::ApiKeysRead,
+        Action::ApiKeysCreate,
+        Action::ApiKeysRevoke,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_round_trips_through_its_name() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn a_more_powerful_role_can_do_everything_a_weaker_one_can() {
+        for pair in Role::ALL.windows(2) {
+            let (stronger, weaker) = (pair[0], pair[1]);
+            for action in Action::ALL {
+                if weaker.can(action) {
+                    assert!(stronger.can(action), "{stronger} should be able to {action:?} like {weaker}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_owners_manage_roles_and_viewers_only_read() {
+        assert!(Role::Owner.can(Action::MembersChangeRole));
+        assert!(!Role::Admin.can(Action::MembersChangeRole));
+        assert!(!Role::Viewer.can(Action::ApiKeysRead));
+        assert!(Role::Viewer.can(Action::TenantRead));
+    }
+}

@@ -1,0 +1,72 @@
+//! The dashboard: one file per area. Every form is an `ActionForm`, so it posts to its server
+//! function and works before the wasm bundle has hydrated the page.
+
+mod account;
+mod api_keys;
+mod members;
+mod overview;
+mod tenants;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+use crate::components::DashboardLayout;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the document once the wasm bundle has taken over (end-to-end tests wait for it).
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = leptos::prelude::document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/paybus.css"/>
+        <Title text="paybus"/>
+        <Router>
+            <Routes fallback=|| view! { <main class="page narrow"><h1>"Page not found"</h1><p><a href="/">"Back to the dashboard"</a></p></main> }>
+                <Route path=path!("/login") view=account::LoginPage/>
+                <Route path=path!("/signup") view=account::SignupPage/>
+                <Route path=path!("/verify-email-code") view=account::VerifyCodePage/>
+                <Route path=path!("/dev/mail") view=account::DevMailPage/>
+                <ParentRoute path=path!("") view=DashboardLayout>
+                    <Route path=path!("") view=overview::OverviewPage/>
+                    <Route path=path!("/members") view=members::MembersPage/>
+                    <Route path=path!("/api-keys") view=api_keys::ApiKeysPage/>
+                    <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
+                    <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// `2026-11-22 14:03` (UTC) for tables.
+pub(crate) fn short_time(t: &time::OffsetDateTime) -> String {
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute())
+}

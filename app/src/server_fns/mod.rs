@@ -1,0 +1,47 @@
+//! Thin server functions: take the state and the caller from context, call one service. They
+//! live under `/sfn/…`, apart from the JSON API under `/api/v1`.
+
+pub mod account;
+pub mod api_keys;
+pub mod members;
+pub mod tenants;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod context {
+    use crate::{
+        error::{AppError, AppResult},
+        ssr::{
+            auth::{principal, Principal, TenantAccess},
+            AppState,
+        },
+    };
+    use http::HeaderMap;
+    use leptos::prelude::use_context;
+    use tower_sessions::Session;
+
+    pub struct Caller {
+        pub state: AppState,
+        pub headers: HeaderMap,
+        pub session: Session,
+    }
+
+    pub async fn caller() -> AppResult<Caller> {
+        let state = use_context::<AppState>().ok_or(AppError::Internal)?;
+        let (headers, session): (HeaderMap, Session) = leptos_axum::extract().await.map_err(|e| {
+            tracing::error!(error = %e, "server function without session layer");
+            AppError::Internal
+        })?;
+        Ok(Caller { state, headers, session })
+    }
+
+    impl Caller {
+        pub async fn principal(&self) -> AppResult<Principal> {
+            principal::require_principal(&self.state, &self.headers, Some(&self.session)).await
+        }
+
+        pub async fn access(&self) -> AppResult<TenantAccess> {
+            let principal = self.principal().await?;
+            principal::tenant_access(&self.state, principal, &self.headers, Some(&self.session)).await
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! Typed configuration from the environment and an optional `paybus.toml`.
+//!
+//! Every setting has one name, its environment variable (`PAYBUS_ADDR`, `DATABASE_URL`, …). The
+//! TOML file uses the same names in lower case without the `paybus_` prefix (`addr = "…"`,
+//! `database_url = "…"`); the environment wins. A bad value stops startup with an error naming the
+//! variable. Secrets are wrapped in [`Secret`], whose `Debug` never shows them.
+
+use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+/// A string that must never reach a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {message}")]
+    Invalid { var: &'static str, message: String },
+    #[error("cannot read {path}: {source}")]
+    File { path: String, source: std::io::Error },
+    #[error("{path} is not valid TOML: {message}")]
+    Toml { path: String, message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransportKind {
+    /// Writes messages to the log and to the `dev_mailbox` table (the dashboard shows them).
+    Dev,
+    Mailgun { api_key: Secret, domain: String, api_base: String },
+    /// `smtp://user:pass@host:port` or `smtps://…` (lettre's URL format).
+    Smtp { url: Secret },
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub from: String,
+    pub transport: MailTransportKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct StripeConfig {
+    pub secret_key: Option<Secret>,
+    pub platform_webhook_secrets: Vec<Secret>,
+    pub api_base: String,
+}
+
+/// argon2id cost. The default follows OWASP's recommendation (19 MiB, 2 passes, 1 lane).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Cost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u32,
+    pub window: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: Secret,
+    /// Where the dashboard is reachable, for links in emails (`PAYBUS_PUBLIC_URL`). When not
+    /// configured it is derived from the address actually bound (see [`Config::bound_to`]).
+    pub public_url: String,
+    pub public_url_configured: bool,
+    pub jwt_secret: Option<Secret>,
+    pub master_key: Option<Secret>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub session_ttl: Duration,
+    pub secure_cookies: bool,
+    pub trust_proxy: bool,
+    pub body_limit_bytes: usize,
+    pub db_max_connections: u32,
+    pub db_acquire_timeout: Duration,
+    pub argon2: Argon2Cost,
+    pub login_limit_per_ip: RateLimit,
+    pub login_limit_per_account: RateLimit,
+    pub mail: MailConfig,
+    pub stripe: StripeConfig,
+    pub allow_private_webhook_targets: bool,
+    /// Where cargo-leptos put the compiled site (`LEPTOS_SITE_ROOT`).
+    pub site_root: String,
+    /// Seed a demo tenant and login at startup (`PAYBUS_DEMO`).
+    pub demo: bool,
+}
+
+/// Where values come from: the environment first, then the TOML file.
+pub struct Sources {
+    env: HashMap<String, String>,
+    file: HashMap<String, String>,
+}
+
+impl Sources {
+    /// The process environment and `PAYBUS_CONFIG` (default `./paybus.toml`, optional).
+    pub fn from_process() -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let explicit = env.get("PAYBUS_CONFIG").cloned();
+        let path = explicit.clone().unwrap_or_else(|| "paybus.toml".into());
+        let file = match std::fs::read_to_string(&path) {
+            Ok(text) => parse_toml(&path, &text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => HashMap::new(),
+            Err(source) => return Err(ConfigError::File { path, source }),
+        };
+        Ok(Self { env, file })
+    }
+
+    /// Only the given variables (tests build configs this way, never touching the process env).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let env = pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        Self { env, file: HashMap::new() }
+    }
+
+    fn get(&self, var: &str) -> Option<String> {
+        self.env.get(var).or_else(|| self.file.get(var)).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|e: T::Err| ConfigError::Invalid { var, message: format!("`{raw}` is invalid: {e}") }),
+        }
+    }
+
+    fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(other) => Err(ConfigError::Invalid { var, message: format!("`{other}` is not a boolean (use true or false)") }),
+        }
+    }
+
+    fn secret(&self, var: &str) -> Option<Secret> {
+        self.get(var).map(Secret::new)
+    }
+
+    fn positive(&self, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+        let value: u64 = self.parse(var, default)?;
+        if value == 0 {
+            return Err(ConfigError::Invalid { var, message: "must be greater than zero".into() });
+        }
+        Ok(value)
+    }
+}
+
+/// `http://host:port` for a bind address; a wildcard bind (0.0.0.0, ::) is reached via localhost.
+fn default_public_url(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+/// `addr = "…"` → `PAYBUS_ADDR`; names that are not ours (`database_url`, `stripe_*`) keep theirs.
+fn parse_toml(path: &str, text: &str) -> Result<HashMap<String, String>, ConfigError> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Toml { path: path.into(), message: e.to_string() })?;
+    Ok(table
+        .into_iter()
+        .map(|(key, value)| {
+            let upper = key.to_ascii_uppercase();
+            let var = if upper == "DATABASE_URL" || upper.starts_with("STRIPE_") || upper.starts_with("PAYBUS_") {
+                upper
+            } else {
+                format!("PAYBUS_{upper}")
+            };
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => format!("{other:?}"),
+            };
+            (var, text)
+        })
+        .collect())
+}
+
+impl Config {
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_sources(&Sources::from_process()?)
+    }
+
+    pub fn from_sources(src: &Sources) -> Result<Self, ConfigError> {
+        let addr_var = if src.get("PAYBUS_ADDR").is_some() { "PAYBUS_ADDR" } else { "LEPTOS_SITE_ADDR" };
+        let addr: SocketAddr = src.parse(addr_var, SocketAddr::from(([127, 0, 0, 1], 3000)))?;
+        let data_dir = PathBuf::from(src.get("PAYBUS_DATA_DIR").unwrap_or_else(|| "./data".into()));
+
+        let database_url = match src.get("DATABASE_URL") {
+            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    var: "DATABASE_URL",
+                    message: "must start with sqlite: or postgres://".into(),
+                })
+            }
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("paybus.db").display()),
+        };
+
+        let public_url_configured = src.get("PAYBUS_PUBLIC_URL").is_some();
+        let public_url = src
+            .get("PAYBUS_PUBLIC_URL")
+            .unwrap_or_else(|| default_public_url(addr))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid { var: "PAYBUS_PUBLIC_URL", message: "must be an http:// or https:// URL".into() });
+        }
+
+        if let Some(secret) = src.get("PAYBUS_JWT_SECRET") {
+            if secret.len() < 32 {
+                return Err(ConfigError::Invalid { var: "PAYBUS_JWT_SECRET", message: "must be at least 32 characters".into() });
+            }
+        }
+
+        let mail_from = src.get("PAYBUS_MAIL_FROM").unwrap_or_else(|| "paybus <no-reply@paybus.local>".into());
+        let transport = match src.get("PAYBUS_MAIL_TRANSPORT").as_deref().unwrap_or("dev") {
+            "dev" => MailTransportKind::Dev,
+            "mailgun" => MailTransportKind::Mailgun {
+                api_key: src.secret("PAYBUS_MAILGUN_API_KEY").ok_or(ConfigError::Invalid {
+                    var: "PAYBUS_MAILGUN_API_KEY",
+                    message: "is required when PAYBUS_MAIL_TRANSPORT=mailgun".into(),
+                })?,
+                domain: src.get("PAYBUS_MAILGUN_DOMAIN").ok_or(ConfigError::Invalid {
+                    var: "PAYBUS_MAILGUN_DOMAIN",
+                    message: "is required when PAYBUS_MAIL_TRANSPORT=mailgun".into(),
+                })?,
+                api_base: src.get("PAYBUS_MAILGUN_API_BASE").unwrap_or_else(|| "https://api.mailgun.net".into()),
+            },
+            "smtp" => MailTransportKind::Smtp {
+                url: src.secret("PAYBUS_SMTP_URL").ok_or(ConfigError::Invalid {
+                    var: "PAYBUS_SMTP_URL",
+                    message: "is required when PAYBUS_MAIL_TRANSPORT=smtp".into(),
+                })?,
+            },
+            other => {
+                return Err(ConfigError::Invalid {
+                    var: "PAYBUS_MAIL_TRANSPORT",
+                    message: format!("`{other}` is not one of dev, mailgun, smtp"),
+                })
+            }
+        };
+
+        let platform_webhook_secrets = src
+            .get("STRIPE_PLATFORM_WEBHOOK_SECRET")
+            .map(|all| all.split(',').map(str::trim).filter(|s| !s.is_empty()).map(Secret::new).collect())
+            .unwrap_or_default();
+
+        let is_sqlite = database_url.starts_with("sqlite:");
+        Ok(Config {
+            addr,
+            database_url: Secret::new(database_url),
+            secure_cookies: src.flag("PAYBUS_SECURE_COOKIES", public_url.starts_with("https://"))?,
+            public_url,
+            public_url_configured,
+            jwt_secret: src.secret("PAYBUS_JWT_SECRET"),
+            master_key: src.secret("PAYBUS_MASTER_KEY"),
+            access_token_ttl: Duration::from_secs(src.positive("PAYBUS_ACCESS_TOKEN_TTL_SECS", 15 * 60)?),
+            refresh_token_ttl: Duration::from_secs(src.positive("PAYBUS_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
+            session_ttl: Duration::from_secs(src.positive("PAYBUS_SESSION_TTL_SECS", 7 * 24 * 3600)?),
+            trust_proxy: src.flag("PAYBUS_TRUST_PROXY", false)?,
+            body_limit_bytes: src.positive("PAYBUS_BODY_LIMIT_BYTES", 1024 * 1024)? as usize,
+            db_max_connections: src.positive("PAYBUS_DB_MAX_CONNECTIONS", if is_sqlite { 4 } else { 10 })? as u32,
+            db_acquire_timeout: Duration::from_millis(src.positive("PAYBUS_DB_ACQUIRE_TIMEOUT_MS", 3000)?),
+            argon2: Argon2Cost {
+                memory_kib: src.positive("PAYBUS_ARGON2_MEMORY_KIB", 19 * 1024)? as u32,
+                iterations: src.positive("PAYBUS_ARGON2_ITERATIONS", 2)? as u32,
+                parallelism: src.positive("PAYBUS_ARGON2_PARALLELISM", 1)? as u32,
+            },
+            login_limit_per_ip: RateLimit {
+                max: src.positive("PAYBUS_LOGIN_LIMIT_PER_IP", 30)? as u32,
+                window: Duration::from_secs(src.positive("PAYBUS_LOGIN_LIMIT_WINDOW_SECS", 300)?),
+            },
+            login_limit_per_account: RateLimit {
+                max: src.positive("PAYBUS_LOGIN_LIMIT_PER_ACCOUNT", 5)? as u32,
+                window: Duration::from_secs(src.positive("PAYBUS_LOGIN_LIMIT_WINDOW_SECS", 300)?),
+            },
+            mail: MailConfig { from: mail_from, transport },
+            stripe: StripeConfig {
+                secret_key: src.secret("STRIPE_SECRET_KEY"),
+                platform_webhook_secrets,
+                api_base: src.get("PAYBUS_STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+            },
+            allow_private_webhook_targets: src.flag("PAYBUS_ALLOW_PRIVATE_WEBHOOK_TARGETS", false)?,
+            site_root: src.get("LEPTOS_SITE_ROOT").or_else(|| src.get("PAYBUS_SITE_ROOT")).unwrap_or_else(|| "target/site".into()),
+            demo: src.flag("PAYBUS_DEMO", false)?,
+            data_dir,
+        })
+    }
+
+    /// Records the address the listener really got (port 0 becomes a real port), so links in
+    /// emails point somewhere reachable unless `PAYBUS_PUBLIC_URL` says otherwise.
+    pub fn bound_to(&mut self, addr: SocketAddr) {
+        self.addr = addr;
+        if !self.public_url_configured {
+            self.public_url = default_public_url(addr);
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_give_a_sqlite_file_in_the_data_directory() {
+        let config = Config::from_sources(&Sources::from_pairs([("PAYBUS_DATA_DIR", "/tmp/pb")])).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url.expose(), "sqlite:///tmp/pb/paybus.db?mode=rwc");
+        assert_eq!(config.mail.transport, MailTransportKind::Dev);
+        assert_eq!(config.public_url, "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn the_default_public_url_follows_the_bound_address() {
+        let mut config = Config::from_sources(&Sources::from_pairs([("PAYBUS_ADDR", "0.0.0.0:0")])).unwrap();
+        config.bound_to("0.0.0.0:4321".parse().unwrap());
+        assert_eq!(config.public_url, "http://localhost:4321");
+        let mut explicit = Config::from_sources(&Sources::from_pairs([("PAYBUS_PUBLIC_URL", "https://pay.example.com/")])).unwrap();
+        explicit.bound_to("127.0.0.1:9".parse().unwrap());
+        assert_eq!(explicit.public_url, "https://pay.example.com");
+    }
+
+    #[test]
+    fn leptos_site_addr_is_honoured_and_paybus_addr_wins() {
+        let leptos = Config::from_sources(&Sources::from_pairs([("LEPTOS_SITE_ADDR", "0.0.0.0:8080")])).unwrap();
+        assert_eq!(leptos.addr.port(), 8080);
+        let both = Config::from_sources(&Sources::from_pairs([("LEPTOS_SITE_ADDR", "0.0.0.0:8080"), ("PAYBUS_ADDR", "127.0.0.1:9")])).unwrap();
+        assert_eq!(both.addr.port(), 9);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let err = Config::from_sources(&Sources::from_pairs([("PAYBUS_ADDR", "nowhere")])).unwrap_err();
+        assert!(err.to_string().starts_with("PAYBUS_ADDR:"), "{err}");
+        let err = Config::from_sources(&Sources::from_pairs([("PAYBUS_MAIL_TRANSPORT", "mailgun")])).unwrap_err();
+        assert!(err.to_string().starts_with("PAYBUS_MAILGUN_API_KEY:"), "{err}");
+        let err = Config::from_sources(&Sources::from_pairs([("PAYBUS_DEMO", "maybe")])).unwrap_err();
+        assert!(err.to_string().starts_with("PAYBUS_DEMO:"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = Config::from_sources(&Sources::from_pairs([
+            ("PAYBUS_JWT_SECRET", "0123456789abcdef0123456789abcdef-super-secret"),
+            ("DATABASE_URL", "postgres://u:hunter2@db/x"),
+        ]))
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("super-secret") && !printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn the_toml_file_uses_short_names_and_the_environment_wins() {
+        let file = parse_toml("t", "addr = \"127.0.0.1:7000\"\ndemo = true\ndatabase_url = \"sqlite://x.db\"").unwrap();
+        assert_eq!(file["PAYBUS_ADDR"], "127.0.0.1:7000");
+        assert_eq!(file["PAYBUS_DEMO"], "true");
+        assert_eq!(file["DATABASE_URL"], "sqlite://x.db");
+        let src = Sources { env: [("PAYBUS_ADDR".to_string(), "127.0.0.1:7001".to_string())].into(), file };
+        let config = Config::from_sources(&src).unwrap();
+        assert_eq!(config.addr.port(), 7001);
+        assert!(config.demo);
+    }
+}

@@ -1,0 +1,90 @@
+//! The one place where SQLite and PostgreSQL differ.
+
+use sqlx::migrate::Migrator;
+use std::path::PathBuf;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn migrator(self) -> &'static Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATIONS,
+            Self::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Run on every new connection. SQLite: write-ahead logging so readers never block the
+    /// writer, a busy timeout so concurrent writers wait instead of failing, foreign keys on.
+    pub fn connection_setup(self) -> &'static [&'static str] {
+        match self {
+            Self::Sqlite => &[
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA busy_timeout = 5000",
+                "PRAGMA foreign_keys = ON",
+                "PRAGMA synchronous = NORMAL",
+            ],
+            Self::Postgres => &[],
+        }
+    }
+}
+
+impl Dialect {
+    pub fn begin_write_statement(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite => Some("BEGIN IMMEDIATE"),
+            Self::Postgres => None,
+        }
+    }
+}
+
+/// The directory of a `sqlite://path/to/file.db?…` URL, to create before connecting.
+pub fn sqlite_file_dir(url: &str) -> Option<PathBuf> {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    PathBuf::from(path).parent().filter(|p| !p.as_os_str().is_empty()).map(PathBuf::from)
+}
+
+/// Postgres reports a server that went away (admin shutdown, a dropped database) as a database
+/// error with an SQLSTATE of class 57P / 08 rather than as an I/O error.
+pub fn is_connection_lost(err: &dyn sqlx::error::DatabaseError) -> bool {
+    err.code().is_some_and(|code| code.starts_with("57P") || code.starts_with("08") || code == "3D000")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dialect_follows_the_url_scheme() {
+        assert_eq!(Dialect::from_url("sqlite://data/x.db"), Some(Dialect::Sqlite));
+        assert_eq!(Dialect::from_url("postgres://localhost/test"), Some(Dialect::Postgres));
+        assert_eq!(Dialect::from_url("mysql://x"), None);
+    }
+
+    #[test]
+    fn the_sqlite_directory_is_found_in_the_url() {
+        assert_eq!(sqlite_file_dir("sqlite://./data/paybus.db?mode=rwc"), Some(PathBuf::from("./data")));
+        assert_eq!(sqlite_file_dir("sqlite::memory:"), None);
+        assert_eq!(sqlite_file_dir("sqlite://paybus.db"), None);
+    }
+}

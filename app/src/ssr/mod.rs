@@ -1,0 +1,17 @@
+//! Everything that runs only on the server: configuration, the database, authentication, mail,
+//! and the services both front doors (JSON API, server functions) call.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod http_error;
+pub mod ids;
+pub mod mail;
+pub mod rate_limit;
+pub mod services;
+pub mod session_store;
+pub mod state;
+pub mod time_util;
+
+pub use config::Config;
+pub use state::AppState;

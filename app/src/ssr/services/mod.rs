@@ -1,0 +1,11 @@
+//! Business rules, shared by the JSON API and the dashboard's server functions. Each function
+//! that acts inside a tenant takes a [`TenantAccess`](crate::ssr::auth::TenantAccess) and checks
+//! its [`Action`](crate::domain::Action) before touching data.
+
+pub mod api_keys;
+pub mod convert;
+pub mod demo;
+pub mod identity;
+pub mod mailbox;
+pub mod members;
+pub mod tenants;

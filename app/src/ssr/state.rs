@@ -1,0 +1,35 @@
+//! What every handler and server function can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use super::{auth::jwt::JwtKeys, config::Config, db::Db, mail::Mailer, rate_limit::RateLimiter};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub jwt: JwtKeys,
+    pub mailer: Mailer,
+    pub limits: Arc<Limits>,
+    /// Keys the HMAC of verification codes (derived from the master key).
+    pub code_key: Arc<Vec<u8>>,
+}
+
+#[derive(Debug)]
+pub struct Limits {
+    pub login_per_ip: RateLimiter,
+    pub login_per_account: RateLimiter,
+}
+
+impl Limits {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            login_per_ip: RateLimiter::new(config.login_limit_per_ip),
+            login_per_account: RateLimiter::new(config.login_limit_per_account),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The JSON API under `/api/v1`: one module per resource, each with its `router()`.
+
+pub mod api_keys;
+pub mod extractors;
+pub mod health;
+pub mod identity;
+pub mod members;
+pub mod openapi;
+pub mod tenants;
+
+use app::{ssr::AppState, AppError};
+use axum::{
+    http::{header, HeaderValue},
+    Router,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub fn router() -> Router<AppState> {
+    let v1 = Router::new()
+        .merge(health::router())
+        .merge(identity::router())
+        .merge(tenants::router())
+        .merge(members::router())
+        .merge(api_keys::router())
+        .merge(openapi::router())
+        .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move { AppError::MethodNotAllowed { method: method.to_string() } })
+        // Responses carry tokens and account data: never cache them anywhere.
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    Router::new().nest("/api/v1", v1).merge(health::liveness_router()).merge(identity::browser_router())
+}

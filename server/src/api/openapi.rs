@@ -1,0 +1,44 @@
+//! The OpenAPI document, generated from the handlers' annotations and the DTOs.
+
+use app::ssr::AppState;
+use axum::{routing::get, Json, Router};
+use utoipa::{
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+
+use super::{api_keys, health, identity, members, tenants};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "paybus API", description = "Multi-tenant payment-event processor. Errors are `{ \"error\": { \"type\", \"code\", \"message\", \"param\"? } }`; lists are `{ \"object\": \"list\", \"data\", \"has_more\" }` with `limit`, `starting_after`, `ending_before`."),
+    paths(
+        health::readiness,
+        identity::signup, identity::verify_email, identity::verify_email_code, identity::resend_verification,
+        identity::login, identity::refresh, identity::logout, identity::me, identity::dev_mailbox,
+        tenants::list, tenants::create, tenants::current, tenants::update, tenants::set_default,
+        members::list, members::change_role, members::remove, members::list_invitations, members::invite,
+        members::revoke_invitation, members::accept,
+        api_keys::create, api_keys::list, api_keys::revoke,
+    ),
+    modifiers(&Security),
+    security(("bearer" = []), ("api_key" = [])),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A JWT access token or an sk_ API key")).build()),
+        );
+        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+}

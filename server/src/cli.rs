@@ -1,0 +1,130 @@
+//! The `paybus` command line: `serve` (default), `migrate`, `user create`, `demo seed`.
+
+use std::io::BufRead;
+
+use app::{
+    domain::{EmailAddress, Name, Password},
+    ssr::{config::Config, db::Db, services},
+};
+use clap::{Args, Parser, Subcommand};
+
+use crate::startup::{self, Application, StartupError};
+
+#[derive(Parser, Debug)]
+#[command(name = "paybus", version, about = "Multi-tenant payment-event processor and merchant dashboard")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Measure startup, login latency and memory on this machine.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Create the demo tenants and login at startup (same as PAYBUS_DEMO=true).
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a verified user owning a new tenant.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Name of the user's tenant.
+        #[arg(long, default_value = "My workspace")]
+        tenant_name: String,
+        /// Read the password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DemoCommand {
+    /// Create (or reset) the demo login and tenants.
+    Seed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    App(#[from] app::AppError),
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub async fn run(cli: Cli, mut config: Config) -> Result<(), CliError> {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
+            config.demo |= args.demo;
+            serve(config).await
+        }
+        Command::Migrate => {
+            let db = Db::connect(config.database_url.expose(), 1, config.db_acquire_timeout).await.map_err(StartupError::from)?;
+            db.migrate().await.map_err(StartupError::from)?;
+            println!("migrations applied ({:?})", db.dialect);
+            Ok(())
+        }
+        Command::User(UserCommand::Create { email, tenant_name, password_stdin }) => {
+            let email = EmailAddress::parse(&email).map_err(|e| CliError::Input(e.to_string()))?;
+            let tenant_name = Name::parse(&tenant_name, "tenant-name")?;
+            let raw = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                rpassword::prompt_password("Password: ")?
+            };
+            let password = Password::parse(&raw).map_err(|e| CliError::Input(e.to_string()))?;
+            let state = startup::build_state(config).await?;
+            let (user, tenant) = services::identity::create_verified_user(&state, email, password, tenant_name).await?;
+            println!("created user {user} owning tenant {tenant}");
+            Ok(())
+        }
+        Command::Bench(args) => crate::bench::run(args, &config).await.map_err(|e| CliError::Input(format!("bench failed: {e}"))),
+        Command::Demo(DemoCommand::Seed) => {
+            let state = startup::build_state(config).await?;
+            let login = services::demo::ensure(&state).await?;
+            println!("demo login: {} / {}", login.email, login.password);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let demo = config.demo;
+    let dialect = if config.is_sqlite() { "sqlite" } else { "postgres" };
+    let app = Application::build(config).await?;
+    let url = format!("http://{}", app.local_addr());
+    if demo {
+        let login = services::demo::ensure(app.state()).await?;
+        println!("demo login: {} / {}", login.email, login.password);
+    }
+    if services::mailbox::enabled(app.state()) {
+        println!("mail: development transport; messages are not sent, read them at {url}/dev/mail");
+    }
+    println!("paybus listening on {url} ({dialect}; ready in {} ms)", started.elapsed().as_millis());
+    app.run_until(startup::shutdown_signal()).await?;
+    Ok(())
+}

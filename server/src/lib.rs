@@ -1,0 +1,8 @@
+//! The paybus server: configuration to a running HTTP server, the JSON API under `/api/v1`, and
+//! the command line. Business rules live in the `app` crate's services.
+
+pub mod api;
+pub mod bench;
+pub mod cli;
+pub mod middleware;
+pub mod startup;

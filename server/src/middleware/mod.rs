@@ -1,0 +1,5 @@
+//! Cross-cutting request handling.
+
+pub mod body_limit;
+pub mod csrf;
+pub mod request_id;

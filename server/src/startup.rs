@@ -1,0 +1,162 @@
+//! Building the application: database, state, router, listener.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use app::{
+    shell,
+    ssr::{
+        auth::{jwt::JwtKeys, keyfile},
+        config::Config,
+        db::{Db, DbError},
+        mail::{MailError, Mailer},
+        session_store::DbSessionStore,
+        state::Limits,
+        AppState,
+    },
+    App,
+};
+use axum::{extract::DefaultBodyLimit, middleware::from_fn_with_state, Router};
+use leptos::{config::LeptosOptions, prelude::Env};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+use crate::{api, middleware};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("key file {0}")]
+    KeyFile(#[from] keyfile::KeyFileError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// Connects, migrates and assembles the shared state.
+pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
+    let db = Db::connect(config.database_url.expose(), config.db_max_connections, config.db_acquire_timeout).await?;
+    db.migrate().await?;
+    let jwt_secret = keyfile::load_or_create(&config.data_dir, "jwt.secret", config.jwt_secret.as_ref().map(|s| s.expose()))?;
+    let master_key = keyfile::load_or_create(&config.data_dir, "master.key", config.master_key.as_ref().map(|s| s.expose()))?;
+    let code_key = app::ssr::auth::tokens::keyed_hash(master_key.as_bytes(), "paybus/verification-codes/v1");
+    let mailer = Mailer::from_config(&config.mail, &db)?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("paybus")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .env(Env::PROD)
+        .build();
+    Ok(AppState {
+        leptos_options,
+        jwt: JwtKeys::new(jwt_secret.as_bytes()),
+        limits: Arc::new(Limits::from_config(&config)),
+        code_key: Arc::new(code_key.into_bytes()),
+        mailer,
+        db,
+        config: Arc::new(config),
+    })
+}
+
+/// The whole HTTP surface: JSON API, server functions, dashboard pages, static files.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("paybus_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(config.session_ttl.as_secs() as i64)));
+
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .merge(api::router())
+        .leptos_routes_with_context(&state, routes, || (), move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(from_fn_with_state(state.clone(), middleware::csrf::protect))
+        .layer(DefaultBodyLimit::max(config.body_limit_bytes))
+        .layer(from_fn_with_state(state.clone(), middleware::body_limit::reject_oversized))
+        .layer(TraceLayer::new_for_http().make_span_with(middleware::request_id::span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A bound, ready-to-run server. Tests build one on port 0 and read [`port`](Self::port).
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(mut config: Config) -> Result<Self, StartupError> {
+        let addr = config.addr;
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        config.bound_to(listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?);
+        let state = build_state(config).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let sweeper = spawn_session_sweeper(self.state.clone());
+        let app = router(self.state);
+        let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        sweeper.abort();
+        served
+    }
+}
+
+/// Deletes expired sessions hourly (a missed run only leaves rows that no longer load).
+fn spawn_session_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let now = app::ssr::time_util::now_ms();
+            if let Err(e) = app::ssr::db::sessions::delete_expired(&state.db.pool, now).await {
+                tracing::warn!(error = %e, "session sweep failed");
+            }
+        }
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutdown requested; draining in-flight requests");
+}

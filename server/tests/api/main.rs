@@ -1,0 +1,5 @@
+//! Black-box API tests: the real server, real SQLite and real Postgres, over HTTP.
+
+mod helpers;
+
+mod identity;
