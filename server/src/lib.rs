@@ -2,7 +2,9 @@
 //! the command line. Business rules live in the `app` crate's services.
 
 pub mod api;
+pub mod background;
 pub mod bench;
 pub mod cli;
+pub mod metrics;
 pub mod middleware;
 pub mod startup;

@@ -1,6 +1,6 @@
 //! Building the application: database, state, router, listener.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use app::{
     shell,
@@ -9,6 +9,7 @@ use app::{
         config::Config,
         db::{Db, DbError},
         mail::{MailError, Mailer},
+        bus::{clock::SystemClock, probe::ProbeListener, registry::DuplicateListener, Bus, Clock, Registry, SharedListener},
         session_store::DbSessionStore,
         state::Limits,
         AppState,
@@ -37,12 +38,32 @@ pub enum StartupError {
     Mail(#[from] MailError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Listener(DuplicateListener),
 }
 
-/// Connects, migrates and assembles the shared state.
+/// Connects, migrates and assembles the shared state, with the built-in listeners.
 pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
+    build_state_with(config, Vec::new(), Arc::new(SystemClock)).await
+}
+
+/// The listeners every paybus runs, plus `extra` (tests add their own).
+pub fn registry(config: &Config, db: &Db, extra: Vec<SharedListener>) -> Result<Registry, StartupError> {
+    let mut registry = Registry::new();
+    if config.bus.probe_listener {
+        registry.subscribe(Arc::new(ProbeListener::new(db.clone()))).map_err(StartupError::Listener)?;
+    }
+    for listener in extra {
+        registry.subscribe(listener).map_err(StartupError::Listener)?;
+    }
+    Ok(registry)
+}
+
+pub async fn build_state_with(config: Config, extra: Vec<SharedListener>, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
+    crate::metrics::handle();
     let db = Db::connect(config.database_url.expose(), config.db_max_connections, config.db_acquire_timeout).await?;
     db.migrate().await?;
+    let bus = Bus::new(db.clone(), registry(&config, &db, extra)?, clock, config.bus.clone());
     let jwt_secret = keyfile::load_or_create(&config.data_dir, "jwt.secret", config.jwt_secret.as_ref().map(|s| s.expose()))?;
     let master_key = keyfile::load_or_create(&config.data_dir, "master.key", config.master_key.as_ref().map(|s| s.expose()))?;
     let code_key = app::ssr::auth::tokens::keyed_hash(master_key.as_bytes(), "paybus/verification-codes/v1");
@@ -61,6 +82,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         code_key: Arc::new(code_key.into_bytes()),
         mailer,
         db,
+        bus,
         config: Arc::new(config),
     })
 }
@@ -86,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), middleware::csrf::protect))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(from_fn_with_state(state.clone(), middleware::body_limit::reject_oversized))
+        .layer(from_fn_with_state(state.clone(), middleware::event_meta::scope))
         .layer(TraceLayer::new_for_http().make_span_with(middleware::request_id::span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -99,11 +122,16 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(mut config: Config) -> Result<Self, StartupError> {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build_with(config, Vec::new(), Arc::new(SystemClock)).await
+    }
+
+    /// With extra listeners and a clock of the caller's choosing (tests).
+    pub async fn build_with(mut config: Config, extra: Vec<SharedListener>, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         let addr = config.addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         config.bound_to(listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?);
-        let state = build_state(config).await?;
+        let state = build_state_with(config, extra, clock).await?;
         Ok(Self { listener, state })
     }
 
@@ -115,30 +143,17 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests.
+    /// Serves until `shutdown` resolves, then stops accepting, drains in-flight requests, and
+    /// lets the bus finish the deliveries it is running.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let sweeper = spawn_session_sweeper(self.state.clone());
+        let background = crate::background::start(&self.state);
         let app = router(self.state);
         let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
-        sweeper.abort();
+        background.stop().await;
         served
     }
-}
-
-/// Deletes expired sessions hourly (a missed run only leaves rows that no longer load).
-fn spawn_session_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            let now = app::ssr::time_util::now_ms();
-            if let Err(e) = app::ssr::db::sessions::delete_expired(&state.db.pool, now).await {
-                tracing::warn!(error = %e, "session sweep failed");
-            }
-        }
-    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

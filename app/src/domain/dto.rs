@@ -173,6 +173,8 @@ pub struct MailMessageOut {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct HealthOut {
+    /// `ok`, or `degraded` when the event bus is behind or holds too many dead letters.
     pub status: String,
     pub database: String,
+    pub bus: Option<crate::domain::events::views::BusHealthOut>,
 }

@@ -111,3 +111,9 @@ mod tests {
         assert!(serde_json::from_str::<UserId>("\"ten_x1\"").is_err());
     }
 }
+prefixed_id!(/// A domain event on the bus (`evt_…`).
+    EventId, "evt");
+prefixed_id!(/// One event's delivery to one listener.
+    DeliveryId, "dlv");
+prefixed_id!(/// A replay job re-delivering past events that match a filter.
+    ReplayJobId, "rpl");

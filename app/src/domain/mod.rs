@@ -3,6 +3,7 @@
 
 pub mod dto;
 pub mod email;
+pub mod events;
 pub mod ids;
 pub mod name;
 pub mod password;

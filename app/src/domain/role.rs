@@ -66,6 +66,9 @@ impl Role {
             Action::MembersChangeRole | Action::MembersRemove => &[Owner],
             Action::ApiKeysRead => &[Owner, Admin, Developer, Analyst],
             Action::ApiKeysCreate | Action::ApiKeysRevoke => &[Owner, Admin, Developer],
+            Action::BusStatsRead => &[Owner, Admin, Developer, Analyst, Viewer],
+            Action::EventsRead => &[Owner, Admin, Developer, Analyst],
+            Action::EventsReplay | Action::DeliveriesRetry => &[Owner, Admin, Developer],
         };
         allowed.contains(&self)
     }
@@ -92,10 +95,16 @@ pub enum Action {
     ApiKeysRead,
     ApiKeysCreate,
     ApiKeysRevoke,
+    /// The event-bus statistics page (counts, no payloads).
+    BusStatsRead,
+    /// Events with their payloads, deliveries and errors.
+    EventsRead,
+    EventsReplay,
+    DeliveriesRetry,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 15] = [
         Action::TenantRead,
         Action::TenantUpdate,
         Action::MembersRead,
@@ -107,6 +116,10 @@ impl Action {
         Action::ApiKeysRead,
         Action::ApiKeysCreate,
         Action::ApiKeysRevoke,
+        Action::BusStatsRead,
+        Action::EventsRead,
+        Action::EventsReplay,
+        Action::DeliveriesRetry,
     ];
 }
 

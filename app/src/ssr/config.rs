@@ -102,6 +102,34 @@ pub struct Config {
     pub site_root: String,
     /// Seed a demo tenant and login at startup (`PAYBUS_DEMO`).
     pub demo: bool,
+    pub bus: BusConfig,
+}
+
+/// The event bus's knobs (`PAYBUS_BUS_*`, `PAYBUS_EVENT_RETENTION_DAYS`).
+#[derive(Debug, Clone)]
+pub struct BusConfig {
+    /// Tries per delivery before it is dead-lettered.
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Longest one listener attempt may run.
+    pub listener_timeout: Duration,
+    /// How long a claimed delivery stays with its worker; a worker that dies loses it after this.
+    pub lease: Duration,
+    /// Safety-net poll when no notification arrives.
+    pub poll_interval: Duration,
+    /// Deliveries run at once per process.
+    pub concurrency: usize,
+    pub retention_days: u32,
+    /// Time allowed at shutdown for in-flight deliveries to finish.
+    pub drain_timeout: Duration,
+    /// `/api/v1/health` turns degraded above these.
+    pub health_max_backlog: u64,
+    pub health_max_dead: u64,
+    /// Registers the `bus-probe` listener (records every delivery; for tests and smoke checks).
+    pub probe_listener: bool,
+    /// Run the dispatcher in this process (off for a process that only serves HTTP).
+    pub dispatch: bool,
 }
 
 /// Where values come from: the environment first, then the TOML file.
@@ -163,6 +191,39 @@ impl Sources {
             return Err(ConfigError::Invalid { var, message: "must be greater than zero".into() });
         }
         Ok(value)
+    }
+}
+
+impl BusConfig {
+    fn from_sources(src: &Sources) -> Result<Self, ConfigError> {
+        let listener_timeout = Duration::from_millis(src.positive("PAYBUS_BUS_LISTENER_TIMEOUT_MS", 30_000)?);
+        let lease = Duration::from_millis(src.positive("PAYBUS_BUS_LEASE_MS", 120_000)?);
+        if lease <= listener_timeout {
+            return Err(ConfigError::Invalid {
+                var: "PAYBUS_BUS_LEASE_MS",
+                message: "must be longer than PAYBUS_BUS_LISTENER_TIMEOUT_MS, or a slow delivery would be taken over while it runs".into(),
+            });
+        }
+        let backoff_base = Duration::from_millis(src.positive("PAYBUS_BUS_BACKOFF_BASE_MS", 1_000)?);
+        let backoff_max = Duration::from_millis(src.positive("PAYBUS_BUS_BACKOFF_MAX_MS", 3_600_000)?);
+        if backoff_max < backoff_base {
+            return Err(ConfigError::Invalid { var: "PAYBUS_BUS_BACKOFF_MAX_MS", message: "must be at least PAYBUS_BUS_BACKOFF_BASE_MS".into() });
+        }
+        Ok(Self {
+            max_attempts: src.positive("PAYBUS_BUS_MAX_ATTEMPTS", 8)?.min(100) as u32,
+            backoff_base,
+            backoff_max,
+            listener_timeout,
+            lease,
+            poll_interval: Duration::from_millis(src.positive("PAYBUS_BUS_POLL_MS", 5_000)?),
+            concurrency: src.positive("PAYBUS_BUS_CONCURRENCY", 32)?.min(1024) as usize,
+            retention_days: src.positive("PAYBUS_EVENT_RETENTION_DAYS", 90)?.min(36_500) as u32,
+            drain_timeout: Duration::from_millis(src.positive("PAYBUS_BUS_DRAIN_TIMEOUT_MS", 10_000)?),
+            health_max_backlog: src.positive("PAYBUS_HEALTH_MAX_BACKLOG", 10_000)?,
+            health_max_dead: src.positive("PAYBUS_HEALTH_MAX_DEAD", 100)?,
+            probe_listener: src.flag("PAYBUS_BUS_PROBE", false)?,
+            dispatch: src.flag("PAYBUS_BUS_DISPATCH", true)?,
+        })
     }
 }
 
@@ -307,6 +368,7 @@ impl Config {
             allow_private_webhook_targets: src.flag("PAYBUS_ALLOW_PRIVATE_WEBHOOK_TARGETS", false)?,
             site_root: src.get("LEPTOS_SITE_ROOT").or_else(|| src.get("PAYBUS_SITE_ROOT")).unwrap_or_else(|| "target/site".into()),
             demo: src.flag("PAYBUS_DEMO", false)?,
+            bus: BusConfig::from_sources(src)?,
             data_dir,
         })
     }

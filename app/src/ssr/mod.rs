@@ -2,6 +2,7 @@
 //! and the services both front doors (JSON API, server functions) call.
 
 pub mod auth;
+pub mod bus;
 pub mod config;
 pub mod db;
 pub mod http_error;

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use super::{auth::jwt::JwtKeys, config::Config, db::Db, mail::Mailer, rate_limit::RateLimiter};
+use super::{auth::jwt::JwtKeys, bus::Bus, config::Config, db::Db, mail::Mailer, rate_limit::RateLimiter};
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
+    pub bus: Bus,
     pub config: Arc<Config>,
     pub jwt: JwtKeys,
     pub mailer: Mailer,

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: one module per resource, each with its `router()`.
 
 pub mod api_keys;
+pub mod events;
 pub mod extractors;
 pub mod health;
 pub mod identity;
@@ -22,10 +23,20 @@ pub fn router() -> Router<AppState> {
         .merge(tenants::router())
         .merge(members::router())
         .merge(api_keys::router())
+        .merge(events::router())
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })
         .method_not_allowed_fallback(|method: axum::http::Method| async move { AppError::MethodNotAllowed { method: method.to_string() } })
         // Responses carry tokens and account data: never cache them anywhere.
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-    Router::new().nest("/api/v1", v1).merge(health::liveness_router()).merge(identity::browser_router())
+    let observability = Router::new()
+        .merge(events::observability_router())
+        .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    Router::new()
+        .nest("/api/v1", v1)
+        .nest("/api/observability", observability)
+        .merge(health::liveness_router())
+        .merge(identity::browser_router())
+        .merge(crate::metrics::router())
 }

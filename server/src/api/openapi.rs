@@ -7,7 +7,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api_keys, health, identity, members, tenants};
+use super::{api_keys, events, health, identity, members, tenants};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,8 @@ use super::{api_keys, health, identity, members, tenants};
         members::list, members::change_role, members::remove, members::list_invitations, members::invite,
         members::revoke_invitation, members::accept,
         api_keys::create, api_keys::list, api_keys::revoke,
+        events::list, events::detail, events::deliveries, events::delivery, events::retry,
+        events::start_replay, events::replay, events::replays, events::stats,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("api_key" = [])),

@@ -2,4 +2,5 @@
 
 pub mod body_limit;
 pub mod csrf;
+pub mod event_meta;
 pub mod request_id;

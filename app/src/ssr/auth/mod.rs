@@ -6,4 +6,4 @@ pub mod password;
 pub mod principal;
 pub mod tokens;
 
-pub use principal::{Actor, Principal, TenantAccess};
+pub use principal::{Actor, ActorKind, Principal, TenantAccess};

@@ -54,6 +54,47 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// Claims up to `$4` due deliveries for worker `$1` at time `$2`, leasing them until `$3`,
+    /// and returns them. Due means pending and past `next_attempt_at`, or running under a lease
+    /// that expired (its worker died). Postgres skips rows another replica is claiming right now
+    /// (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time, so the subquery is enough.
+    pub fn claim_deliveries_sql(self) -> &'static str {
+        match self {
+            Self::Sqlite => {
+                "UPDATE event_deliveries
+                 SET status = 'running', attempts = attempts + 1, leased_by = $1, lease_until = $3, updated_at = $2
+                 WHERE id IN (
+                     SELECT id FROM event_deliveries
+                     WHERE (status = 'pending' AND next_attempt_at <= $2) OR (status = 'running' AND lease_until < $2)
+                     ORDER BY next_attempt_at LIMIT $4)
+                 RETURNING id, event_id, listener, origin, attempts, max_attempts"
+            }
+            Self::Postgres => {
+                "UPDATE event_deliveries
+                 SET status = 'running', attempts = attempts + 1, leased_by = $1, lease_until = $3, updated_at = $2
+                 WHERE id IN (
+                     SELECT id FROM event_deliveries
+                     WHERE (status = 'pending' AND next_attempt_at <= $2) OR (status = 'running' AND lease_until < $2)
+                     ORDER BY next_attempt_at LIMIT $4
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING id, event_id, listener, origin, attempts, max_attempts"
+            }
+        }
+    }
+
+    /// Wakes other replicas' dispatchers when the surrounding transaction commits (Postgres
+    /// delivers NOTIFY at commit, and drops it on rollback). SQLite has a single process.
+    pub fn notify_outbox_sql(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some("SELECT pg_notify('paybus_outbox', '')"),
+        }
+    }
+}
+
+pub const OUTBOX_CHANNEL: &str = "paybus_outbox";
+
 /// The directory of a `sqlite://path/to/file.db?…` URL, to create before connecting.
 pub fn sqlite_file_dir(url: &str) -> Option<PathBuf> {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;

@@ -66,7 +66,7 @@ pub fn listing(tenant_id: &str) -> super::page::Listing<'static> {
         from_where: "FROM invitations WHERE tenant_id = $1",
         time_column: "created_at",
         key_column: "id",
-        binds: vec![tenant_id.to_owned()],
+        binds: vec![tenant_id.into()],
     }
 }
 

@@ -64,7 +64,7 @@ pub fn listing(tenant_id: &str) -> super::page::Listing<'static> {
         from_where: "FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1",
         time_column: "m.created_at",
         key_column: "m.user_id",
-        binds: vec![tenant_id.to_owned()],
+        binds: vec![tenant_id.into()],
     }
 }
 

@@ -33,14 +33,39 @@ impl PageParams {
     }
 }
 
+/// A value bound into a listing's `from_where`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl From<String> for Bind {
+    fn from(v: String) -> Self {
+        Bind::Text(v)
+    }
+}
+
+impl From<&str> for Bind {
+    fn from(v: &str) -> Self {
+        Bind::Text(v.to_owned())
+    }
+}
+
+impl From<i64> for Bind {
+    fn from(v: i64) -> Self {
+        Bind::Int(v)
+    }
+}
+
 /// One listable collection: `SELECT {columns} {from_where}`, keyed by `(time_column, key_column)`.
-/// `from_where` binds its own parameters as `$1..$n` (all text), given in `binds`.
+/// `from_where` binds its own parameters as `$1..$n`, given in `binds`.
 pub struct Listing<'a> {
     pub columns: &'a str,
     pub from_where: &'a str,
     pub time_column: &'a str,
     pub key_column: &'a str,
-    pub binds: Vec<String>,
+    pub binds: Vec<Bind>,
 }
 
 impl Listing<'_> {
@@ -71,7 +96,10 @@ impl Listing<'_> {
             let lookup = format!("SELECT {time} {} AND {key} = ${}", self.from_where, n + 1);
             let mut q = sqlx::query_scalar::<_, i64>(&lookup);
             for b in &self.binds {
-                q = q.bind(b);
+                q = match b {
+                    Bind::Text(v) => q.bind(v),
+                    Bind::Int(v) => q.bind(*v),
+                };
             }
             let time_of_cursor = q.bind(cursor_id).fetch_optional(&db.pool).await?.ok_or_else(|| {
                 AppError::invalid("resource_missing", format!("No such object: {cursor_id}"), Some(param))
@@ -89,7 +117,10 @@ impl Listing<'_> {
 
         let mut q = sqlx::query_as::<_, T>(&sql);
         for b in &self.binds {
-            q = q.bind(b);
+            q = match b {
+                Bind::Text(v) => q.bind(v),
+                Bind::Int(v) => q.bind(*v),
+            };
         }
         if let (Some(cursor_id), Some(t)) = (cursor, cursor_time) {
             q = q.bind(t).bind(cursor_id);

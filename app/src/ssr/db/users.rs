@@ -65,3 +65,14 @@ pub async fn set_password_hash<'e>(ex: impl Executor<'e, Database = Any>, id: &s
     sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(id).bind(hash).execute(ex).await?;
     Ok(())
 }
+
+/// Whether the user operates the platform (sees every tenant's bus statistics).
+pub async fn is_platform_admin<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> sqlx::Result<bool> {
+    let flag: Option<i64> = sqlx::query_scalar("SELECT platform_admin FROM users WHERE id = $1").bind(id).fetch_optional(ex).await?;
+    Ok(flag.unwrap_or(0) != 0)
+}
+
+pub async fn set_platform_admin<'e>(ex: impl Executor<'e, Database = Any>, id: &str, admin: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET platform_admin = $2 WHERE id = $1").bind(id).bind(i64::from(admin)).execute(ex).await?;
+    Ok(())
+}

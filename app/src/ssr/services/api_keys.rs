@@ -8,12 +8,14 @@ use crate::{
         auth::{tokens, TenantAccess},
         db::{api_keys, PageParams},
         ids::new_id,
+        bus::EventContext,
         time_util::now_ms,
         AppState,
     },
 };
 
 use super::convert;
+use crate::domain::events::{payloads::ApiKeyChanged, DomainEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyMode {
@@ -47,8 +49,9 @@ pub async fn create(state: &AppState, access: &TenantAccess, name: Name, role: R
     let prefix: String = secret.chars().take(format!("sk_{}_", mode.as_str()).len() + 4).collect();
     let last4: String = secret.chars().skip(secret.len() - 4).collect();
     let id = new_id::<ApiKeyId>();
+    let mut tx = state.db.begin().await?;
     api_keys::insert(
-        &state.db.pool,
+        &mut *tx,
         api_keys::NewApiKey {
             id: id.as_str(),
             tenant_id: access.tenant_id.as_str(),
@@ -63,6 +66,9 @@ pub async fn create(state: &AppState, access: &TenantAccess, name: Name, role: R
         },
     )
     .await?;
+    let payload = ApiKeyChanged { api_key_id: id.to_string(), name: name.as_str().to_owned(), role: role.to_string(), mode: mode.as_str().into(), prefix: prefix.clone() };
+    state.bus.publish(&mut tx, &EventContext::for_access(access), DomainEvent::ApiKeyCreated(payload)).await?;
+    state.bus.commit(tx).await?;
     let row = api_keys::find(&state.db.pool, access.tenant_id.as_str(), id.as_str()).await?.ok_or(AppError::Internal)?;
     Ok(ApiKeyCreated { key: convert::api_key(&row)?, secret })
 }
@@ -76,7 +82,13 @@ pub async fn list(state: &AppState, access: &TenantAccess, page: &PageParams) ->
 pub async fn revoke(state: &AppState, access: &TenantAccess, id: &str) -> AppResult<ApiKeyOut> {
     access.require(Action::ApiKeysRevoke)?;
     let id = ApiKeyId::parse(id).map_err(|_| AppError::not_found("api_key"))?;
-    api_keys::revoke(&state.db.pool, access.tenant_id.as_str(), id.as_str(), now_ms()).await?;
-    let row = api_keys::find(&state.db.pool, access.tenant_id.as_str(), id.as_str()).await?.ok_or_else(|| AppError::not_found("api_key"))?;
+    let mut tx = state.db.begin().await?;
+    let revoked = api_keys::revoke(&mut *tx, access.tenant_id.as_str(), id.as_str(), now_ms()).await?;
+    let row = api_keys::find(&mut *tx, access.tenant_id.as_str(), id.as_str()).await?.ok_or_else(|| AppError::not_found("api_key"))?;
+    if revoked {
+        let payload = ApiKeyChanged { api_key_id: row.id.clone(), name: row.name.clone(), role: row.role.clone(), mode: row.mode.clone(), prefix: row.prefix.clone() };
+        state.bus.publish(&mut tx, &EventContext::for_access(access), DomainEvent::ApiKeyRevoked(payload)).await?;
+    }
+    state.bus.commit(tx).await?;
     convert::api_key(&row)
 }

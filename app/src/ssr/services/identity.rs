@@ -1,5 +1,6 @@
 //! Signup, email verification, login, token refresh and logout.
 
+use crate::domain::events::{payloads::*, DomainEvent};
 use std::net::IpAddr;
 
 use crate::{
@@ -8,6 +9,7 @@ use crate::{
     ssr::{
         auth::{password, tokens},
         db::{self, is_unique_violation, memberships, refresh_tokens, tenants, users, verifications},
+        bus::EventContext,
         ids::new_id,
         mail::OutgoingMail,
         time_util::{from_ms, now_ms},
@@ -39,7 +41,12 @@ pub async fn signup(state: &AppState, input: SignupInput) -> AppResult<SignupOut
     let mut tx = state.db.begin().await?;
     let (user_id, tenant_id) = create_account(&mut tx, &input.email, &hash, &tenant_name, None, now).await?;
     let challenge = new_challenge(state, &mut tx, &user_id, now).await?;
-    tx.commit().await?;
+    let ctx = EventContext::for_user(&user_id, Some(tenant_id.clone()));
+    let signed_up = UserChanged { user_id: user_id.to_string(), email: input.email.to_string() };
+    state.bus.publish(&mut tx, &ctx, DomainEvent::AuthUserSignedUp(signed_up)).await?;
+    let created = TenantChanged { tenant_id: tenant_id.to_string(), name: tenant_name.clone() };
+    state.bus.publish(&mut tx, &ctx, DomainEvent::OrgTenantCreated(created)).await?;
+    state.bus.commit(tx).await?;
 
     send_verification(state, &input.email, &challenge).await;
     let user = users::find(&state.db.pool, user_id.as_str()).await?.ok_or(AppError::Internal)?;
@@ -124,7 +131,11 @@ async fn complete_verification(state: &AppState, user_id: &str) -> AppResult<Use
     users::mark_verified(&mut *tx, user_id, now).await?;
     verifications::mark_all_used(&mut *tx, user_id, now).await?;
     let user = users::find(&mut *tx, user_id).await?.ok_or(AppError::Internal)?;
-    tx.commit().await?;
+    let tenant = user.default_tenant_id.as_deref().and_then(|t| TenantId::parse(t).ok());
+    let ctx = EventContext::for_user(&UserId::from_trusted(user.id.clone()), tenant);
+    let payload = UserChanged { user_id: user.id.clone(), email: user.email.clone() };
+    state.bus.publish(&mut tx, &ctx, DomainEvent::AuthEmailVerified(payload)).await?;
+    state.bus.commit(tx).await?;
     super::convert::user(&user)
 }
 

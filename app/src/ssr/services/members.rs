@@ -7,6 +7,7 @@ use crate::{
         auth::{tokens, Principal, TenantAccess},
         db::{invitations, memberships, tenants, users, PageParams},
         ids::new_id,
+        bus::EventContext,
         mail::OutgoingMail,
         time_util::now_ms,
         AppState,
@@ -14,6 +15,7 @@ use crate::{
 };
 
 use super::convert;
+use crate::domain::events::{payloads::*, DomainEvent};
 
 const INVITATION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -44,8 +46,14 @@ pub async fn change_role(state: &AppState, access: &TenantAccess, user_id: &str,
     if role != Role::Owner {
         ensure_not_last_owner(state, access, convert::role(&current.role)?).await?;
     }
-    memberships::set_role(&state.db.pool, access.tenant_id.as_str(), user_id.as_str(), role.as_str()).await?;
     let user = users::find(&state.db.pool, user_id.as_str()).await?.ok_or_else(|| AppError::not_found("member"))?;
+    let mut tx = state.db.begin().await?;
+    memberships::set_role(&mut *tx, access.tenant_id.as_str(), user_id.as_str(), role.as_str()).await?;
+    if current.role != role.as_str() {
+        let payload = MemberChanged { user_id: user.id.clone(), email: user.email.clone(), role: role.to_string(), previous_role: Some(current.role.clone()) };
+        state.bus.publish(&mut tx, &EventContext::for_access(access), DomainEvent::OrgMemberRoleChanged(payload)).await?;
+    }
+    state.bus.commit(tx).await?;
     Ok(MemberOut {
         user_id,
         email: EmailAddress::parse(&user.email).map_err(|_| AppError::Internal)?,
@@ -61,7 +69,12 @@ pub async fn remove(state: &AppState, access: &TenantAccess, user_id: &str) -> A
         .await?
         .ok_or_else(|| AppError::not_found("member"))?;
     ensure_not_last_owner(state, access, convert::role(&current.role)?).await?;
-    memberships::delete(&state.db.pool, access.tenant_id.as_str(), user_id.as_str()).await?;
+    let email = users::find(&state.db.pool, user_id.as_str()).await?.map(|u| u.email).unwrap_or_default();
+    let mut tx = state.db.begin().await?;
+    memberships::delete(&mut *tx, access.tenant_id.as_str(), user_id.as_str()).await?;
+    let payload = MemberChanged { user_id: user_id.to_string(), email, role: current.role.clone(), previous_role: None };
+    state.bus.publish(&mut tx, &EventContext::for_access(access), DomainEvent::OrgMemberRemoved(payload)).await?;
+    state.bus.commit(tx).await?;
     Ok(())
 }
 
@@ -77,8 +90,9 @@ pub async fn invite(state: &AppState, access: &TenantAccess, email: EmailAddress
     }
     let tenant = tenants::find(&state.db.pool, access.tenant_id.as_str()).await?.ok_or_else(|| AppError::not_found("tenant"))?;
     let (id, token, now) = (new_id::<InvitationId>(), tokens::new_secret("inv_"), now_ms());
+    let mut tx = state.db.begin().await?;
     invitations::insert(
-        &state.db.pool,
+        &mut *tx,
         invitations::NewInvitation {
             id: id.as_str(),
             tenant_id: access.tenant_id.as_str(),
@@ -91,6 +105,9 @@ pub async fn invite(state: &AppState, access: &TenantAccess, email: EmailAddress
         },
     )
     .await?;
+    let payload = InvitationChanged { invitation_id: id.to_string(), email: email.to_string(), role: role.to_string() };
+    state.bus.publish(&mut tx, &EventContext::for_access(access), DomainEvent::OrgMemberInvited(payload)).await?;
+    state.bus.commit(tx).await?;
     let link = format!("{}/invitations/accept?token={token}", state.config.public_url);
     let _ = state
         .mailer
@@ -115,10 +132,16 @@ pub async fn list_invitations(state: &AppState, access: &TenantAccess, page: &Pa
 pub async fn revoke_invitation(state: &AppState, access: &TenantAccess, id: &str) -> AppResult<InvitationOut> {
     access.require(Action::InvitationsRevoke)?;
     let id = InvitationId::parse(id).map_err(|_| AppError::not_found("invitation"))?;
-    invitations::revoke(&state.db.pool, access.tenant_id.as_str(), id.as_str(), now_ms()).await?;
-    let row = invitations::find(&state.db.pool, access.tenant_id.as_str(), id.as_str())
+    let mut tx = state.db.begin().await?;
+    let revoked = invitations::revoke(&mut *tx, access.tenant_id.as_str(), id.as_str(), now_ms()).await?;
+    let row = invitations::find(&mut *tx, access.tenant_id.as_str(), id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found("invitation"))?;
+    if revoked {
+        let payload = InvitationChanged { invitation_id: row.id.clone(), email: row.email.clone(), role: row.role.clone() };
+        state.bus.publish(&mut tx, &EventContext::for_access(access), DomainEvent::OrgInvitationRevoked(payload)).await?;
+    }
+    state.bus.commit(tx).await?;
     convert::invitation(&row)
 }
 
@@ -142,7 +165,10 @@ pub async fn accept_invitation(state: &AppState, principal: &Principal, token: &
     }
     if memberships::find(&mut *tx, &invitation.tenant_id, user_id.as_str()).await?.is_none() {
         memberships::insert(&mut *tx, &invitation.tenant_id, user_id.as_str(), &invitation.role, now).await?;
+        let tenant = crate::domain::TenantId::parse(&invitation.tenant_id).map_err(|_| AppError::Internal)?;
+        let payload = MemberChanged { user_id: user.id.clone(), email: user.email.clone(), role: invitation.role.clone(), previous_role: None };
+        state.bus.publish(&mut tx, &EventContext::for_principal(principal, Some(tenant)), DomainEvent::OrgMemberJoined(payload)).await?;
     }
-    tx.commit().await?;
+    state.bus.commit(tx).await?;
     super::tenants::switchable(state, principal, &invitation.tenant_id).await
 }

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod convert;
 pub mod demo;
+pub mod events;
 pub mod identity;
 pub mod mailbox;
 pub mod members;

@@ -6,6 +6,7 @@ use crate::{
     ssr::{
         auth::{Principal, TenantAccess},
         db::{memberships, tenants, users},
+        bus::EventContext,
         ids::new_id,
         time_util::{from_ms, now_ms},
         AppState,
@@ -13,6 +14,7 @@ use crate::{
 };
 
 use super::convert;
+use crate::domain::events::{payloads::*, DomainEvent};
 
 pub async fn tenants_of(state: &AppState, user_id: &UserId) -> AppResult<Vec<TenantOut>> {
     memberships::tenants_of_user(&state.db.pool, user_id.as_str()).await?.iter().map(convert::tenant).collect()
@@ -53,7 +55,11 @@ pub async fn current(state: &AppState, access: &TenantAccess) -> AppResult<Tenan
 
 pub async fn rename(state: &AppState, access: &TenantAccess, name: Name) -> AppResult<TenantOut> {
     access.require(Action::TenantUpdate)?;
-    tenants::rename(&state.db.pool, access.tenant_id.as_str(), name.as_str()).await?;
+    let mut tx = state.db.begin().await?;
+    tenants::rename(&mut *tx, access.tenant_id.as_str(), name.as_str()).await?;
+    let payload = TenantChanged { tenant_id: access.tenant_id.to_string(), name: name.as_str().to_owned() };
+    state.bus.publish(&mut tx, &EventContext::for_access(access), DomainEvent::OrgTenantUpdated(payload)).await?;
+    state.bus.commit(tx).await?;
     current(state, access).await
 }
 
@@ -64,7 +70,9 @@ pub async fn create(state: &AppState, principal: &Principal, name: Name) -> AppR
     let mut tx = state.db.begin().await?;
     tenants::insert(&mut *tx, tenant_id.as_str(), name.as_str(), now).await?;
     memberships::insert(&mut *tx, tenant_id.as_str(), user_id.as_str(), Role::Owner.as_str(), now).await?;
-    tx.commit().await?;
+    let payload = TenantChanged { tenant_id: tenant_id.to_string(), name: name.as_str().to_owned() };
+    state.bus.publish(&mut tx, &EventContext::for_principal(principal, Some(tenant_id.clone())), DomainEvent::OrgTenantCreated(payload)).await?;
+    state.bus.commit(tx).await?;
     Ok(TenantOut { id: tenant_id, name: name.as_str().to_owned(), role: Role::Owner, created_at: from_ms(now) })
 }
 

@@ -1,0 +1,179 @@
+//! Event payloads. Each is the minimum a listener needs to act without reading our tables; ids
+//! are ours (`pay_…`) beside Stripe's where both exist. Amounts are integer minor units with
+//! their ISO currency code (lowercase, as Stripe sends it). Secrets never appear here.
+
+use serde::{Deserialize, Serialize};
+
+/// A payment's state after the change the event names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentChanged {
+    pub payment_id: String,
+    /// The PaymentIntent (`pi_…`) or, for charges without one, the charge (`ch_…`).
+    pub stripe_id: String,
+    pub amount: i64,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    pub currency: String,
+    pub status: String,
+    #[serde(default)]
+    pub customer_email: Option<String>,
+    #[serde(default)]
+    pub connected_account: Option<String>,
+    #[serde(default)]
+    pub failure_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeChanged {
+    pub dispute_id: String,
+    pub stripe_id: String,
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    pub reason: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundChanged {
+    pub refund_id: String,
+    #[serde(default)]
+    pub stripe_id: Option<String>,
+    pub payment_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectAccountChanged {
+    pub account_id: String,
+    pub charges_enabled: bool,
+    pub payouts_enabled: bool,
+    pub details_submitted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutSessionChanged {
+    pub session_id: String,
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    #[serde(default)]
+    pub amount_total: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub customer_email: Option<String>,
+    pub status: String,
+}
+
+/// Customers, subscriptions, invoices and payouts: Stripe objects mirrored by id and status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingObjectChanged {
+    pub stripe_id: String,
+    #[serde(default)]
+    pub customer: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserChanged {
+    pub user_id: String,
+    pub email: String,
+}
+
+/// No user id: the address may not belong to any account, and the event must not say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginFailed {
+    pub email: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantChanged {
+    pub tenant_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationChanged {
+    pub invitation_id: String,
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberChanged {
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    #[serde(default)]
+    pub previous_role: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyChanged {
+    pub api_key_id: String,
+    pub name: String,
+    pub role: String,
+    pub mode: String,
+    /// `sk_test_abcd`: enough to recognise the key, useless to an attacker.
+    pub prefix: String,
+}
+
+/// Which settings changed, never their values (some are secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsChanged {
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginChanged {
+    pub plugin: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointChanged {
+    pub endpoint_id: String,
+    pub url: String,
+    pub enabled_events: Vec<String>,
+}
+
+/// A Stripe event as ingested: ids and outcome, not the raw body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookChanged {
+    pub webhook_event_id: String,
+    pub stripe_event_id: String,
+    pub stripe_type: String,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryDead {
+    pub delivery_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub listener: String,
+    pub attempts: u32,
+    pub last_error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayCompleted {
+    pub replay_id: String,
+    pub matched: u64,
+    pub enqueued: u64,
+}

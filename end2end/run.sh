@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Serves a fresh paybus (its own temporary SQLite data directory, a free port) from the
+# cargo-leptos build and runs the browser tests against it. Run from the repository root after
+# `cargo leptos build`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/paybus-target}"
+BIN="$CARGO_TARGET_DIR/debug/paybus"
+[ -x "$BIN" ] || { echo "end2end: $BIN is missing; run cargo leptos build first" >&2; exit 1; }
+[ -d target/site/pkg ] || { echo "end2end: target/site/pkg is missing; run cargo leptos build first" >&2; exit 1; }
+[ -d end2end/node_modules ] || (cd end2end && npm ci --no-audit --no-fund)
+
+DATA_DIR="$(mktemp -d)"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+LOG="$DATA_DIR/paybus.log"
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$DATA_DIR"
+}
+trap cleanup EXIT
+
+# Small argon2 memory keeps the run quick; the server otherwise runs exactly as in production.
+PAYBUS_DATA_DIR="$DATA_DIR" PAYBUS_ADDR="127.0.0.1:$PORT" PAYBUS_ARGON2_MEMORY_KIB=1024 \
+  LEPTOS_SITE_ROOT=target/site DATABASE_URL= RUST_LOG="${RUST_LOG:-warn}" \
+  "$BIN" serve >"$LOG" 2>&1 &
+SERVER_PID=$!
+
+for _ in $(seq 1 150); do
+  curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { echo "end2end: paybus exited:" >&2; cat "$LOG" >&2; exit 1; }
+  sleep 0.2
+done
+
+if ! PAYBUS_E2E_URL="http://127.0.0.1:$PORT" node --test end2end/tests/; then
+  echo "end2end: failed; the server's log follows" >&2
+  tail -n 100 "$LOG" >&2
+  exit 1
+fi

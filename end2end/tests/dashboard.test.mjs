@@ -1,0 +1,130 @@
+// The dashboard in a real browser: sign up, verify by code, log in, create and switch tenants,
+// create an API key that is shown exactly once, and keep a screenshot of it.
+//
+// Started by end2end/run.sh, which serves a fresh paybus and sets PAYBUS_E2E_URL.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.PAYBUS_E2E_URL ?? 'http://127.0.0.1:3000';
+const CHROMIUM = process.env.PAYBUS_E2E_CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'screenshots');
+const PASSWORD = 'correct horse battery staple';
+
+let browser;
+let page;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Loads a path and waits until the wasm bundle has hydrated it. */
+async function visit(path) {
+  await page.goto(BASE + path);
+  await hydrated();
+}
+
+async function hydrated() {
+  await page.waitForSelector('body[data-hydrated="true"]');
+}
+
+async function activeTenant() {
+  return (await page.textContent('[data-testid="active-tenant"]')).trim();
+}
+
+test('a merchant signs up, logs in, switches tenant and creates an API key shown once', async () => {
+  const email = `e2e-${Date.now()}@example.com`;
+
+  // Sign up: the server function redirects to the code form with the email filled in.
+  await visit('/signup');
+  await page.fill('#signup-email', email);
+  await page.fill('#signup-password', PASSWORD);
+  await page.fill('#signup-tenant', 'E2E Store');
+  await page.click('#signup-form button[type=submit]');
+  await page.waitForURL(/\/verify-email-code/);
+  assert.equal(await page.inputValue('#verify-email'), email);
+
+  // The development mail transport keeps the message; read the six-digit code from its subject.
+  await visit('/dev/mail');
+  const subject = await page.textContent(`article.mail[data-to="${email}"] .mail-subject`);
+  const code = subject.match(/(\d{6})\s*$/)?.[1];
+  assert.ok(code, `no code in the verification subject: ${subject}`);
+
+  await visit(`/verify-email-code?email=${encodeURIComponent(email)}`);
+  await page.fill('#verify-code', code);
+  await page.click('#verify-form button[type=submit]');
+  await page.waitForURL(/\/login\?verified/);
+
+  // A wrong password shows a readable error and keeps the visitor on the login page.
+  await hydrated();
+  await page.fill('#login-email', email);
+  await page.fill('#login-password', 'not the password at all');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#login-form .error');
+  assert.match(await page.textContent('#login-form .error'), /email or password/i);
+
+  await page.fill('#login-password', PASSWORD);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('[data-testid="active-tenant"]');
+  await hydrated();
+  assert.equal(await activeTenant(), 'E2E Store');
+
+  // A second tenant becomes active when created.
+  await visit('/tenants/new');
+  await page.fill('#tenant-name', 'E2E Marketplace');
+  await page.click('#new-tenant-form button[type=submit]');
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid="active-tenant"]')?.textContent.trim() === 'E2E Marketplace');
+
+  // Switch back with the tenant switcher: the session's active tenant changes and survives a reload.
+  await hydrated();
+  const storeId = await page.$eval('#tenant_id', (select) =>
+    [...select.options].find((o) => o.textContent.startsWith('E2E Store')).value);
+  await page.selectOption('#tenant_id', storeId);
+  await page.click('#tenant-switcher button[type=submit]');
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid="active-tenant"]')?.textContent.trim() === 'E2E Store');
+  await visit('/');
+  assert.equal(await activeTenant(), 'E2E Store');
+
+  // Create an API key: the secret appears once, then only its prefix and last four remain.
+  await visit('/api-keys');
+  assert.ok(await page.isVisible('text=No API keys yet.'));
+  await page.fill('#key-name', 'Checkout backend');
+  await page.selectOption('#key-role', 'developer');
+  await page.click('#create-key-form button[type=submit]');
+  const secretNode = await page.waitForSelector('[data-testid="new-api-key"]');
+  const secret = (await secretNode.textContent()).trim();
+  assert.match(secret, /^sk_test_[A-Za-z0-9]{20,}$/);
+  await page.waitForSelector('#api-keys-table td:has-text("Checkout backend")');
+  const row = await page.textContent('#api-keys-table tbody tr');
+  assert.ok(row.includes(secret.slice(-4)), 'the table shows the last four characters');
+  assert.ok(!row.includes(secret), 'the table never shows the whole key');
+
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, 'api-keys.png'), fullPage: true });
+
+  // The key works against the API, in the tenant it was created in.
+  const response = await fetch(`${BASE}/api/v1/tenant`, { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal(response.status, 200);
+  assert.equal((await response.json()).name, 'E2E Store');
+
+  // After a reload the secret is gone for good.
+  await visit('/api-keys');
+  assert.equal(await page.$('[data-testid="new-api-key"]'), null);
+  assert.ok(!(await page.content()).includes(secret));
+});
