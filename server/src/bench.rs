@@ -8,6 +8,8 @@
 //!
 //! It runs against a fresh SQLite file in a temporary directory unless `--database-url` names
 //! another database (use a disposable one: the bench creates a user).
+//!
+//! `paybus bench bus` measures the event bus instead (see [`crate::bench_bus`]).
 
 use std::time::{Duration, Instant};
 
@@ -15,12 +17,15 @@ use app::{
     domain::{EmailAddress, Name, Password},
     ssr::config::{Config, Sources},
 };
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use crate::startup::Application;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
+    /// Another suite instead of startup and login.
+    #[command(subcommand)]
+    pub suite: Option<BenchSuite>,
     /// Login requests to time.
     #[arg(long, default_value_t = 50)]
     pub logins: usize,
@@ -32,11 +37,17 @@ pub struct BenchArgs {
     pub database_url: Option<String>,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+#[derive(Subcommand, Debug)]
+pub enum BenchSuite {
+    /// Event bus throughput and latency: in memory, and durable on SQLite and Postgres.
+    Bus(crate::bench_bus::BusBenchArgs),
+}
+
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -46,6 +57,9 @@ fn rss_kib() -> Option<u64> {
 }
 
 pub async fn run(args: BenchArgs, base: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(BenchSuite::Bus(bus)) = args.suite {
+        return crate::bench_bus::run(bus).await;
+    }
     let dir = std::env::temp_dir().join(format!("paybus-bench-{}", std::process::id()));
     let url = args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()));
     let dir_s = dir.display().to_string();

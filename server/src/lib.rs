@@ -4,6 +4,7 @@
 pub mod api;
 pub mod background;
 pub mod bench;
+pub mod bench_bus;
 pub mod cli;
 pub mod metrics;
 pub mod middleware;

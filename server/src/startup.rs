@@ -105,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, || (), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(middleware::server_fn_status::correct))
         .layer(from_fn_with_state(state.clone(), middleware::csrf::protect))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(from_fn_with_state(state.clone(), middleware::body_limit::reject_oversized))

@@ -91,6 +91,8 @@ fn SignedIn(me: MeOut, switch: ServerAction<SwitchTenant>, logout: ServerAction<
                 <A href="/">"Overview"</A>
                 <A href="/members">"Members"</A>
                 <A href="/api-keys">"API keys"</A>
+                <A href="/events">"Events"</A>
+                <A href="/bus">"Event bus"</A>
                 <A href="/tenants/new">"New tenant"</A>
                 <a href="/dev/mail">"Dev mailbox"</a>
             </nav>

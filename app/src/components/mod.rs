@@ -1,7 +1,9 @@
 //! Reusable view pieces.
 
+mod chart;
 mod layout;
 mod status;
 
+pub use chart::{AreaChart, Fold, Series, StackedBarChart, TimeSeries, PALETTE};
 pub use layout::{DashboardLayout, MeResource};
 pub use status::{ActionError, ErrorNote};

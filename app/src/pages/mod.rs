@@ -3,6 +3,8 @@
 
 mod account;
 mod api_keys;
+mod bus_stats;
+mod events;
 mod members;
 mod overview;
 mod tenants;
@@ -58,6 +60,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=overview::OverviewPage/>
                     <Route path=path!("/members") view=members::MembersPage/>
                     <Route path=path!("/api-keys") view=api_keys::ApiKeysPage/>
+                    <Route path=path!("/events") view=events::EventsPage/>
+                    // Routes match in order, and a route matches only the whole path, so
+                    // `/events/:id` could not take `/events/replays/…` anyway; listed first, the
+                    // longer route makes that plain.
+                    <Route path=path!("/events/replays/:id") view=events::ReplayPage/>
+                    <Route path=path!("/events/:id") view=events::EventDetailPage/>
+                    <Route path=path!("/bus") view=bus_stats::BusStatsPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
                     <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
                 </ParentRoute>

@@ -4,13 +4,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    components::ActionError,
+    components::{ActionError, MeResource},
     server_fns::{members::AcceptInvitation, tenants::CreateTenant},
 };
 
 #[component]
 pub fn NewTenantPage() -> impl IntoView {
     let create = ServerAction::<CreateTenant>::new();
+    refresh_frame_on_success(create.value());
     view! {
         <h1>"New tenant"</h1>
         <p class="hint">"A tenant is a separate workspace with its own members, keys and payments. You will own it."</p>
@@ -26,6 +27,7 @@ pub fn NewTenantPage() -> impl IntoView {
 #[component]
 pub fn AcceptInvitationPage() -> impl IntoView {
     let accept = ServerAction::<AcceptInvitation>::new();
+    refresh_frame_on_success(accept.value());
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
     view! {
@@ -37,4 +39,19 @@ pub fn AcceptInvitationPage() -> impl IntoView {
             <ActionError value=accept.value()/>
         </ActionForm>
     }
+}
+
+/// Both actions change the session's active tenant: reload the frame's user and tenant list so
+/// the switcher shows it (the layout stays mounted across the redirect that follows).
+fn refresh_frame_on_success<T, S>(value: S)
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, crate::error::AppError>>> + Send + Sync + 'static,
+{
+    let MeResource(me) = expect_context::<MeResource>();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = value.get() {
+            me.refetch();
+        }
+    });
 }

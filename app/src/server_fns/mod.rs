@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod api_keys;
+pub mod events;
 pub mod members;
 pub mod tenants;
 

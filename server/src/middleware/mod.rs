@@ -4,3 +4,4 @@ pub mod body_limit;
 pub mod csrf;
 pub mod event_meta;
 pub mod request_id;
+pub mod server_fn_status;

@@ -1,0 +1,312 @@
+//! Time charts drawn as plain SVG while the page renders: no script and no chart library, so a
+//! chart is in the first HTML the browser gets and hydration has nothing to redraw.
+//!
+//! The drawing has a fixed `viewBox`; CSS scales it to the card's width. Colours come from CSS
+//! classes (`series-0` … `series-7`), shared by the bars and the legend swatches.
+
+use leptos::prelude::*;
+use time::OffsetDateTime;
+
+/// How many colours the palette has. The last one is neutral, meant for an "other" series.
+pub const PALETTE: usize = 8;
+
+// The drawing, in viewBox units: a plot area with room on the left for the value axis and below
+// for the time axis.
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 200.0;
+const LEFT: f64 = 44.0;
+const RIGHT: f64 = 10.0;
+const TOP: f64 = 12.0;
+const BASELINE: f64 = HEIGHT - 24.0;
+const PLOT_WIDTH: f64 = WIDTH - LEFT - RIGHT;
+const PLOT_HEIGHT: f64 = BASELINE - TOP;
+
+/// One named row of values, one per time slot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub values: Vec<u64>,
+}
+
+/// How [`TimeSeries::coarsen`] merges neighbouring slots: counts add up, levels keep their peak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fold {
+    Sum,
+    Max,
+}
+
+/// Values over consecutive, equally long time slots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeSeries {
+    /// When each slot starts.
+    pub starts: Vec<OffsetDateTime>,
+    pub slot_minutes: u32,
+    /// Drawn (and stacked) in this order; each has one value per slot.
+    pub series: Vec<Series>,
+}
+
+impl TimeSeries {
+    pub fn per_minute(starts: Vec<OffsetDateTime>, series: Vec<Series>) -> Self {
+        Self { starts, slot_minutes: 1, series }
+    }
+
+    /// Merges neighbouring slots so at most `max_slots` remain, in round steps (2, 5, 10 … minutes):
+    /// a day of minutes is 1,441 bars, each thinner than a pixel and impossible to hover.
+    pub fn coarsen(self, max_slots: usize, fold: Fold) -> Self {
+        const STEPS: [usize; 9] = [1, 2, 5, 10, 15, 30, 60, 120, 240];
+        let n = self.starts.len();
+        let max_slots = max_slots.max(1);
+        let step = STEPS.into_iter().find(|s| n.div_ceil(*s) <= max_slots).unwrap_or_else(|| n.div_ceil(max_slots));
+        if step <= 1 {
+            return self;
+        }
+        let merge = |chunk: &[u64]| match fold {
+            Fold::Sum => chunk.iter().sum(),
+            Fold::Max => chunk.iter().copied().max().unwrap_or(0),
+        };
+        Self {
+            starts: self.starts.iter().step_by(step).copied().collect(),
+            slot_minutes: self.slot_minutes.saturating_mul(step as u32),
+            series: self.series.into_iter().map(|s| Series { name: s.name, values: s.values.chunks(step).map(merge).collect() }).collect(),
+        }
+    }
+
+    /// "minute" or "5 minutes": what one slot is, for titles.
+    pub fn slot_label(&self) -> String {
+        match self.slot_minutes {
+            1 => "minute".into(),
+            m => format!("{m} minutes"),
+        }
+    }
+
+    fn value(&self, series: usize, slot: usize) -> u64 {
+        self.series.get(series).and_then(|s| s.values.get(slot)).copied().unwrap_or(0)
+    }
+
+    /// Per slot, every series added up: the height of a stacked bar.
+    fn totals(&self) -> Vec<u64> {
+        (0..self.starts.len()).map(|slot| (0..self.series.len()).map(|s| self.value(s, slot)).sum()).collect()
+    }
+}
+
+/// `14:05` (UTC), as the dashboard shows every time.
+fn hh_mm(t: &OffsetDateTime) -> String {
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+/// Coordinates are written with one decimal: enough for a 640-unit drawing, and short.
+fn num(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn slot_width(slots: usize) -> f64 {
+    PLOT_WIDTH / slots.max(1) as f64
+}
+
+fn y_of(value: u64, max: u64) -> f64 {
+    if max == 0 {
+        BASELINE
+    } else {
+        BASELINE - value as f64 / max as f64 * PLOT_HEIGHT
+    }
+}
+
+/// The largest total and the slot it happened in (the first, on a tie).
+fn peak(totals: &[u64]) -> (u64, usize) {
+    totals.iter().enumerate().fold((0, 0), |best, (i, v)| if *v > best.0 { (*v, i) } else { best })
+}
+
+/// Bars per time slot, each stacked from its series, with a legend when there is more than one.
+#[component]
+pub fn StackedBarChart(
+    /// `data-chart` of the `<svg>`, for styles and tests.
+    kind: &'static str,
+    title: String,
+    /// What is counted, plural: "events", "failures".
+    unit: &'static str,
+    data: TimeSeries,
+) -> impl IntoView {
+    let totals = data.totals();
+    let (max, peak_slot) = peak(&totals);
+    let total: u64 = totals.iter().sum();
+    let description = if max == 0 {
+        format!("{title}: no {unit} in this window")
+    } else {
+        format!("{title}: {total} {unit} in total, at most {max} at {}", data.starts.get(peak_slot).map(hh_mm).unwrap_or_default())
+    };
+    let width = slot_width(data.starts.len());
+    // A gap between bars keeps neighbours apart; very narrow bars get none, or they vanish.
+    let gap = if width >= 4.0 { width * 0.15 } else { 0.0 };
+    let bars = data
+        .starts
+        .iter()
+        .enumerate()
+        .filter(|(slot, _)| totals[*slot] > 0)
+        .map(|(slot, start)| {
+            let x = num(LEFT + slot as f64 * width + gap / 2.0);
+            let mut below = 0;
+            data.series
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    let value = data.value(i, slot);
+                    if value == 0 {
+                        return None;
+                    }
+                    let (bottom, top) = (y_of(below, max), y_of(below + value, max));
+                    below += value;
+                    let tip = format!("{} {}: {value}", hh_mm(start), s.name);
+                    Some(view! {
+                        <rect class=format!("bar series-{}", i % PALETTE) x=x.clone() y=num(top) width=num(width - gap) height=num(bottom - top)>
+                            <title>{tip}</title>
+                        </rect>
+                    })
+                })
+                .collect_view()
+        })
+        .collect_view();
+    let legend = if data.series.len() > 1 { data.series.iter().map(|s| s.name.clone()).collect() } else { Vec::new() };
+    view! {
+        <ChartFrame kind title description max starts=data.starts legend>
+            {bars}
+        </ChartFrame>
+    }
+}
+
+/// A level over time (a backlog): a line with the area under it shaded.
+#[component]
+pub fn AreaChart(kind: &'static str, title: String, unit: &'static str, data: TimeSeries) -> impl IntoView {
+    let values = data.totals();
+    let (max, peak_slot) = peak(&values);
+    let description = match (max, values.last()) {
+        (0, _) | (_, None) => format!("{title}: no {unit} in this window"),
+        (_, Some(now)) => format!(
+            "{title}: at most {max} {unit} at {}, {now} at the end of the window",
+            data.starts.get(peak_slot).map(hh_mm).unwrap_or_default()
+        ),
+    };
+    let width = slot_width(values.len());
+    // Each value sits at the middle of its slot, so the line lines up with bars drawn above it.
+    let points: Vec<(f64, f64)> = values.iter().enumerate().map(|(i, v)| (LEFT + (i as f64 + 0.5) * width, y_of(*v, max))).collect();
+    let line = points.iter().map(|(x, y)| format!("{},{}", num(*x), num(*y))).collect::<Vec<_>>().join(" ");
+    let area = match (points.first(), points.last()) {
+        (Some((first, _)), Some((last, _))) => format!("M{},{} L{line} L{},{} Z", num(*first), num(BASELINE), num(*last), num(BASELINE)),
+        _ => String::new(),
+    };
+    // Invisible full-height strips carry each slot's value as a tooltip.
+    let tips = data
+        .starts
+        .iter()
+        .zip(&values)
+        .enumerate()
+        .map(|(i, (start, v))| {
+            let tip = format!("{}: {v}", hh_mm(start));
+            view! { <rect class="hit" x=num(LEFT + i as f64 * width) y=num(TOP) width=num(width) height=num(PLOT_HEIGHT)><title>{tip}</title></rect> }
+        })
+        .collect_view();
+    let drawing = (max > 0).then(|| {
+        view! {
+            <path class="area" d=area/>
+            <polyline class="line" points=line/>
+            {tips}
+        }
+    });
+    view! {
+        <ChartFrame kind title description max starts=data.starts legend=Vec::new()>
+            {drawing}
+        </ChartFrame>
+    }
+}
+
+/// The parts every chart shares: the figure and caption, the axes with their labels, the empty
+/// state and the legend. `children` draws the data inside the `<svg>`.
+#[component]
+fn ChartFrame(
+    kind: &'static str,
+    title: String,
+    /// The chart in words, for screen readers (`aria-label`).
+    description: String,
+    max: u64,
+    starts: Vec<OffsetDateTime>,
+    legend: Vec<String>,
+    children: Children,
+) -> impl IntoView {
+    let first = starts.first().map(hh_mm).unwrap_or_default();
+    let last = starts.last().map(hh_mm).unwrap_or_default();
+    let label_y = num(HEIGHT - 6.0);
+    let (left, right) = (num(LEFT), num(WIDTH - RIGHT));
+    view! {
+        <figure class="chart">
+            <figcaption>{title}</figcaption>
+            <svg data-chart=kind role="img" aria-label=description viewBox=format!("0 0 {WIDTH} {HEIGHT}") class="chart-svg">
+                <line class="grid" x1=left.clone() y1=num(TOP) x2=right.clone() y2=num(TOP)/>
+                <line class="axis" x1=left.clone() y1=num(TOP) x2=left.clone() y2=num(BASELINE)/>
+                <line class="axis" x1=left.clone() y1=num(BASELINE) x2=right.clone() y2=num(BASELINE)/>
+                <text class="tick" x=num(LEFT - 6.0) y=num(TOP + 4.0) text-anchor="end">{max}</text>
+                <text class="tick" x=num(LEFT - 6.0) y=num(BASELINE) text-anchor="end">"0"</text>
+                <text class="tick" x=left y=label_y.clone() text-anchor="start">{first}</text>
+                <text class="tick" x=right y=label_y text-anchor="end">{last}</text>
+                {children()}
+                {(max == 0).then(|| view! {
+                    <text class="chart-empty" x=num(LEFT + PLOT_WIDTH / 2.0) y=num(TOP + PLOT_HEIGHT / 2.0) text-anchor="middle">"No data in this window"</text>
+                })}
+            </svg>
+            {(!legend.is_empty()).then(|| view! {
+                <ul class="chart-legend">
+                    {legend.into_iter().enumerate().map(|(i, name)| view! {
+                        <li><span class=format!("swatch series-{}", i % PALETTE) aria-hidden="true"></span>{name}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+        </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn minutes(n: usize) -> Vec<OffsetDateTime> {
+        (0..n).map(|i| datetime!(2026-01-01 00:00 UTC) + time::Duration::minutes(i as i64)).collect()
+    }
+
+    #[test]
+    fn a_short_series_is_left_alone() {
+        let data = TimeSeries::per_minute(minutes(61), vec![Series { name: "a".into(), values: vec![1; 61] }]);
+        assert_eq!(data.clone().coarsen(150, Fold::Sum), data);
+    }
+
+    #[test]
+    fn a_day_of_minutes_becomes_round_slots_that_sum_or_keep_the_peak() {
+        let values: Vec<u64> = (0..1441).map(|i| i % 10).collect();
+        let data = TimeSeries::per_minute(minutes(1441), vec![Series { name: "a".into(), values: values.clone() }]);
+        let summed = data.clone().coarsen(150, Fold::Sum);
+        assert_eq!(summed.slot_minutes, 10);
+        assert_eq!(summed.starts.len(), 145);
+        assert_eq!(summed.series[0].values.len(), 145);
+        assert_eq!(summed.series[0].values.iter().sum::<u64>(), values.iter().sum::<u64>());
+        assert_eq!(summed.starts[1], minutes(11)[10]);
+        let peaks = data.coarsen(150, Fold::Max);
+        assert_eq!(peaks.series[0].values[0], 9);
+        assert_eq!(peaks.slot_label(), "10 minutes");
+    }
+
+    #[test]
+    fn totals_stack_every_series_and_the_peak_is_the_first_highest() {
+        let data = TimeSeries::per_minute(
+            minutes(3),
+            vec![Series { name: "a".into(), values: vec![1, 0, 2] }, Series { name: "b".into(), values: vec![2, 0, 1] }],
+        );
+        assert_eq!(data.totals(), vec![3, 0, 3]);
+        assert_eq!(peak(&data.totals()), (3, 0));
+        assert_eq!(peak(&[0, 0]), (0, 0));
+    }
+
+    #[test]
+    fn values_map_onto_the_plot_and_zero_stays_on_the_baseline() {
+        assert_eq!(y_of(0, 10), BASELINE);
+        assert_eq!(y_of(10, 10), TOP);
+        assert_eq!(y_of(5, 0), BASELINE);
+    }
+}

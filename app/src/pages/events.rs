@@ -1,0 +1,547 @@
+//! The event explorer: events with filters kept in the URL, one event with its deliveries and
+//! attempts, and replays with their progress.
+
+use leptos::prelude::*;
+use leptos_router::{
+    components::Form,
+    hooks::{use_params_map, use_query_map},
+    params::ParamsMap,
+};
+use time::OffsetDateTime;
+
+use crate::{
+    components::{ActionError, ErrorNote, MeResource},
+    domain::{
+        events::{
+            views::{DeliveryOut, EventOut, ReplayOut},
+            EventType,
+        },
+        Action,
+    },
+    error::AppError,
+    server_fns::events::{get_event, get_replay, list_events, list_replays, RetryDelivery, StartReplay},
+};
+
+/// The filters of the events page, as its URL carries them (`?type=…&pattern=…&actor=…`), so a
+/// filtered view can be bookmarked and shared.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct EventFilters {
+    event_type: Option<String>,
+    pattern: Option<String>,
+    actor: Option<String>,
+    starting_after: Option<String>,
+}
+
+impl EventFilters {
+    fn from_query(query: &ParamsMap) -> Self {
+        let field = |key: &str| query.get_str(key).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        Self { event_type: field("type"), pattern: field("pattern"), actor: field("actor"), starting_after: field("starting_after") }
+    }
+
+    /// These filters on the page after `starting_after`, or on the first page.
+    fn href(&self, starting_after: Option<&str>) -> String {
+        let pairs = [
+            ("type", self.event_type.as_deref()),
+            ("pattern", self.pattern.as_deref()),
+            ("actor", self.actor.as_deref()),
+            ("starting_after", starting_after),
+        ];
+        let query: Vec<String> = pairs.iter().filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode(v)))).collect();
+        if query.is_empty() {
+            "/events".into()
+        } else {
+            format!("/events?{}", query.join("&"))
+        }
+    }
+
+    /// What a replay started from this page re-delivers unless edited: what the list shows.
+    fn replay_types(&self) -> String {
+        let parts: Vec<&str> = [self.event_type.as_deref(), self.pattern.as_deref()].into_iter().flatten().collect();
+        if parts.is_empty() {
+            "*".into()
+        } else {
+            parts.join(",")
+        }
+    }
+}
+
+/// Percent-encodes a query value. Written here rather than borrowed from the router, whose
+/// encoding differs between the server and the browser: links must be the same on both.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'*' | b',' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `2026-11-22 14:03:07` (UTC): events often share a minute, so rows show seconds.
+fn precise_time(t: &OffsetDateTime) -> String {
+    format!("{} {:02}:{:02}:{:02}", t.date(), t.hour(), t.minute(), t.second())
+}
+
+fn is_active(status: &str) -> bool {
+    matches!(status, "queued" | "running")
+}
+
+/// Whether the signed-in user may do `action` in the active tenant: pages hide what the server
+/// would refuse anyway.
+async fn may(MeResource(me): MeResource, action: Action) -> bool {
+    matches!(me.await, Ok(Some(ref me)) if MeResource::role_in_active(me).is_some_and(|r| r.can(action)))
+}
+
+/// Bumps `tick` every second while `active` holds. Effects run only in the browser, after
+/// hydration, so the server renders once and never waits on a timer.
+fn poll_while(active: Memo<bool>, tick: RwSignal<u32>) {
+    Effect::new(move |_| {
+        if active.get() {
+            if let Ok(handle) = set_interval_with_handle(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(1)) {
+                // Runs when `active` turns false (the effect re-runs) or the page goes away.
+                on_cleanup(move || handle.clear());
+            }
+        }
+    });
+}
+
+/// A status from one of the bus's fixed vocabularies, as a coloured badge.
+#[component]
+fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
+    let class = format!("badge badge-{}", status.replace(|c: char| !c.is_ascii_lowercase() && c != '_', ""));
+    view! { <span class=class>{status}</span> }
+}
+
+#[component]
+fn ReplayProgress(replay: ReplayOut) -> impl IntoView {
+    let percent = (replay.progress * 100.0).round();
+    let total = replay.total.map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+    view! {
+        <div class="replay-progress" data-status=replay.status.clone()>
+            <StatusBadge status=replay.status.clone()/>
+            <progress max="1" value=format!("{:.3}", replay.progress) aria-label="Replay progress">{percent}"%"</progress>
+            <span class="meta">{replay.matched}" / "{total}" events matched · "{replay.enqueued}" deliveries enqueued"</span>
+            {replay.error.map(|e| view! { <p class="error">{e}</p> })}
+        </div>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /events
+
+#[component]
+pub fn EventsPage() -> impl IntoView {
+    let query = use_query_map();
+    let filters = Memo::new(move |_| EventFilters::from_query(&query.read()));
+    // The page comes back with the filters it was read with, so its "Next page" link never
+    // mixes one URL's filters with another's rows.
+    let events = Resource::new(
+        move || filters.get(),
+        |f| async move {
+            let page = list_events(f.event_type.clone(), f.pattern.clone(), f.actor.clone(), f.starting_after.clone()).await;
+            (f, page)
+        },
+    );
+
+    view! {
+        <h1>"Events"</h1>
+        <FilterForm filters/>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match events.await {
+                    (filters, Ok(page)) => view! { <EventsTable events=page.data has_more=page.has_more filters/> }.into_any(),
+                    (_, Err(error)) => view! { <ErrorNote error/> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Replays filters/>
+    }
+}
+
+/// A GET form: submitting it changes the URL, and the list follows the URL.
+#[component]
+fn FilterForm(filters: Memo<EventFilters>) -> impl IntoView {
+    let current_type = move || filters.get().event_type;
+    let options = EventType::domains()
+        .into_iter()
+        .map(|domain| {
+            let types = EventType::ALL.iter().filter(|t| t.domain() == domain).map(|t| {
+                let name = t.name();
+                view! { <option value=name selected=move || current_type().as_deref() == Some(name)>{name}</option> }
+            });
+            view! { <optgroup label=domain>{types.collect_view()}</optgroup> }
+        })
+        .collect_view();
+    view! {
+        <Form method="get" action="/events" attr:class="card form row" attr:id="events-filter">
+            <div>
+                <label for="filter-type">"Type"</label>
+                <select id="filter-type" name="type">
+                    <option value="" selected=move || current_type().is_none()>"Any type"</option>
+                    {options}
+                </select>
+            </div>
+            <div>
+                <label for="filter-pattern">"Pattern"</label>
+                <input id="filter-pattern" name="pattern" placeholder="payment.*, refund.created" value=move || filters.get().pattern.unwrap_or_default()/>
+            </div>
+            <div>
+                <label for="filter-actor">"Actor"</label>
+                <input id="filter-actor" name="actor" placeholder="usr_… or key_…" value=move || filters.get().actor.unwrap_or_default()/>
+            </div>
+            <button type="submit">"Filter"</button>
+            <a href="/events" class="clear-filters">"Clear"</a>
+        </Form>
+    }
+}
+
+#[component]
+fn EventsTable(events: Vec<EventOut>, has_more: bool, filters: EventFilters) -> impl IntoView {
+    if events.is_empty() {
+        return view! { <p class="empty">"No events match these filters."</p> }.into_any();
+    }
+    let next = has_more.then(|| events.last().map(|e| filters.href(Some(&e.id)))).flatten();
+    let first = filters.starting_after.is_some().then(|| filters.href(None));
+    let rows = events
+        .into_iter()
+        .map(|e| {
+            let by_type = EventFilters { event_type: Some(e.event_type.clone()), ..Default::default() }.href(None);
+            let actor = e.actor.clone().map(|actor| {
+                let href = EventFilters { actor: Some(actor.clone()), ..Default::default() }.href(None);
+                view! { <a href=href class="mono">{actor}</a> }
+            });
+            view! {
+                <tr>
+                    <td>{precise_time(&e.occurred_at)}</td>
+                    <td><a href=by_type><code>{e.event_type.clone()}</code></a></td>
+                    <td>{actor}" "<span class="meta">{e.actor_type.as_str()}</span></td>
+                    <td><a href=format!("/events/{}", e.id) class="mono">{e.id.clone()}</a></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="table" id="events-table">
+            <thead><tr><th>"Time (UTC)"</th><th>"Type"</th><th>"Actor"</th><th>"Id"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <nav class="pager" aria-label="Pages">
+            {first.map(|href| view! { <a href=href>"First page"</a> })}
+            {next.map(|href| view! { <a href=href rel="next" id="events-next">"Next page"</a> })}
+        </nav>
+    }
+    .into_any()
+}
+
+/// Starting a replay, and the recent ones with their progress.
+#[component]
+fn Replays(filters: Memo<EventFilters>) -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    let start = ServerAction::<StartReplay>::new();
+    let tick = RwSignal::new(0u32);
+    let replays = Resource::new(move || (start.version().get(), tick.get()), |_| list_replays());
+    // One poll for the whole list: the card of a just-started replay reads from it too.
+    let active = Memo::new(move |_| replays.get().and_then(Result::ok).is_some_and(|list| list.iter().any(|r| is_active(&r.status))));
+    poll_while(active, tick);
+
+    view! {
+        <h2>"Replay"</h2>
+        <p class="hint">"Re-deliver past events to listeners. Payments are never repeated: listeners see a new delivery marked as a replay."</p>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                may(me, Action::EventsReplay).await.then(|| view! { <ReplayForm start filters/> })
+            })}
+        </Suspense>
+        <ActionError value=start.value()/>
+        {move || start.value().get().and_then(Result::ok).map(|started| {
+            let latest = replays.get().and_then(Result::ok).and_then(|list| list.into_iter().find(|r| r.id == started.id)).unwrap_or(started);
+            view! {
+                <section class="card" id="replay-started" role="status">
+                    <h3>"Replay "<a href=format!("/events/replays/{}", latest.id) class="mono">{latest.id.clone()}</a></h3>
+                    <ReplayProgress replay=latest/>
+                </section>
+            }
+        })}
+        <h3>"Recent replays"</h3>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match replays.await {
+                    Ok(list) if list.is_empty() => view! { <p class="empty">"No replays yet."</p> }.into_any(),
+                    Ok(list) => view! { <ReplaysTable replays=list/> }.into_any(),
+                    Err(error) => view! { <ErrorNote error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ReplayForm(start: ServerAction<StartReplay>, filters: Memo<EventFilters>) -> impl IntoView {
+    view! {
+        <ActionForm action=start attr:class="card form row" attr:id="replay-form">
+            <div>
+                <label for="replay-types">"Types or patterns"</label>
+                <input id="replay-types" name="types" required placeholder="payment.*, refund.created" value=move || filters.get().replay_types()/>
+            </div>
+            <div>
+                <label for="replay-from">"From (UTC)"</label>
+                <input id="replay-from" name="from" type="datetime-local"/>
+            </div>
+            <div>
+                <label for="replay-to">"To (UTC)"</label>
+                <input id="replay-to" name="to" type="datetime-local"/>
+            </div>
+            <div>
+                <label for="replay-listener">"Listener"</label>
+                <input id="replay-listener" name="listener" placeholder="every subscribed listener"/>
+            </div>
+            <button type="submit">"Start replay"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn ReplaysTable(replays: Vec<ReplayOut>) -> impl IntoView {
+    view! {
+        <table class="table" id="replays-table">
+            <thead><tr><th>"Replay"</th><th>"Types"</th><th>"Progress"</th><th>"Created"</th></tr></thead>
+            <tbody>
+                {replays.into_iter().map(|r| view! {
+                    <tr>
+                        <td><a href=format!("/events/replays/{}", r.id) class="mono">{r.id.clone()}</a></td>
+                        <td><code>{r.filter.types.join(", ")}</code></td>
+                        <td><ReplayProgress replay=r.clone()/></td>
+                        <td>{super::short_time(&r.created_at)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /events/:id
+
+#[component]
+pub fn EventDetailPage() -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    let params = use_params_map();
+    let retry = ServerAction::<RetryDelivery>::new();
+    // A retry changes the delivery's status and attempts: read the event again after one.
+    let event = Resource::new(move || (params.read().get("id").unwrap_or_default(), retry.version().get()), |(id, _)| get_event(id));
+
+    view! {
+        <p class="breadcrumb"><a href="/events">"← Events"</a></p>
+        <ActionError value=retry.value()/>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let can_retry = may(me, Action::DeliveriesRetry).await;
+                match event.await {
+                    Ok(detail) => view! {
+                        <Envelope event=detail.event/>
+                        <Deliveries deliveries=detail.deliveries retry=can_retry.then_some(retry)/>
+                    }
+                    .into_any(),
+                    Err(AppError::NotFound { .. }) => view! {
+                        <h1>"Event"</h1>
+                        <p class="empty" id="event-missing">"No such event."</p>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorNote error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn pretty_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+#[component]
+fn Envelope(event: EventOut) -> impl IntoView {
+    let occurred = event.occurred_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let by_type = EventFilters { event_type: Some(event.event_type.clone()), ..Default::default() }.href(None);
+    let actor = match event.actor.clone() {
+        Some(actor) => {
+            let href = EventFilters { actor: Some(actor.clone()), ..Default::default() }.href(None);
+            view! { <a href=href class="mono">{actor}</a> }.into_any()
+        }
+        None => "—".into_any(),
+    };
+    view! {
+        <h1><code>{event.event_type.clone()}</code></h1>
+        <dl class="envelope" id="event-envelope">
+            <dt>"Id"</dt><dd class="mono">{event.id.clone()}</dd>
+            <dt>"Type"</dt><dd><a href=by_type><code>{event.event_type.clone()}</code></a></dd>
+            <dt>"Version"</dt><dd>{event.version}</dd>
+            <dt>"Time"</dt><dd class="mono">{occurred}</dd>
+            <dt>"Actor"</dt><dd>{actor}</dd>
+            <dt>"Actor type"</dt><dd>{event.actor_type.as_str()}</dd>
+            {event.archived.then(|| view! { <dt>"Archived"</dt><dd>"Past retention: kept in the archive, still replayable."</dd> })}
+        </dl>
+        <h2>"Metadata"</h2>
+        <pre class="json" id="event-metadata">{pretty_json(&event.metadata)}</pre>
+        <h2>"Payload"</h2>
+        <pre class="json" id="event-payload">{pretty_json(&event.payload)}</pre>
+    }
+}
+
+/// Every delivery of the event, each followed by its attempt log. `retry` is given to users who
+/// may retry dead deliveries.
+#[component]
+fn Deliveries(deliveries: Vec<DeliveryOut>, retry: Option<ServerAction<RetryDelivery>>) -> impl IntoView {
+    let body = if deliveries.is_empty() {
+        view! { <p class="empty">"No listener is subscribed to this event type."</p> }.into_any()
+    } else {
+        let rows = deliveries.into_iter().map(|d| view! { <DeliveryRows delivery=d retry/> }).collect_view();
+        view! {
+            <table class="table deliveries">
+                <thead><tr><th>"Listener"</th><th>"Status"</th><th>"Attempts"</th><th>"Next attempt"</th><th>"Last error"</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+        .into_any()
+    };
+    view! {
+        <section id="event-deliveries">
+            <h2>"Deliveries"</h2>
+            {body}
+        </section>
+    }
+}
+
+#[component]
+fn DeliveryRows(delivery: DeliveryOut, retry: Option<ServerAction<RetryDelivery>>) -> impl IntoView {
+    let d = delivery;
+    let (id, status) = (d.id.clone(), d.status.clone());
+    let retry_button = retry.filter(|_| status == "dead").map(|action| {
+        let id = id.clone();
+        view! {
+            <ActionForm action attr:class="inline">
+                <input type="hidden" name="id" value=id/>
+                <button type="submit" class="secondary small">"Retry"</button>
+            </ActionForm>
+        }
+    });
+    let replay = d.replay_id.clone().map(|id| {
+        view! { <div class="meta">"replay "<a href=format!("/events/replays/{id}") class="mono">{id.clone()}</a></div> }
+    });
+    let attempts = if d.attempt_log.is_empty() {
+        view! { <p class="meta">"No attempts yet."</p> }.into_any()
+    } else {
+        view! {
+            <table class="attempt-log">
+                <thead><tr><th>"Attempt"</th><th>"Started"</th><th>"Outcome"</th><th>"Duration"</th><th>"Error"</th></tr></thead>
+                <tbody>
+                    {d.attempt_log.into_iter().map(|a| view! {
+                        <tr>
+                            <td>{a.attempt}</td>
+                            <td>{precise_time(&a.started_at)}</td>
+                            <td><StatusBadge status=a.outcome/></td>
+                            <td>{a.duration_ms}" ms"</td>
+                            <td class="error-text">{a.error.unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }
+        .into_any()
+    };
+    view! {
+        <tr class="delivery" data-delivery=id data-status=status.clone()>
+            <td><code>{d.listener}</code>{replay}</td>
+            <td><StatusBadge status=d.status/></td>
+            <td>{d.attempts}" / "{d.max_attempts}</td>
+            <td>{d.next_attempt_at.as_ref().map(precise_time).unwrap_or_else(|| "—".into())}</td>
+            <td class="error-text">{d.last_error.unwrap_or_default()}</td>
+            <td>{retry_button}</td>
+        </tr>
+        <tr class="attempts">
+            <td colspan="6">{attempts}</td>
+        </tr>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /events/replays/:id
+
+#[component]
+pub fn ReplayPage() -> impl IntoView {
+    let params = use_params_map();
+    let tick = RwSignal::new(0u32);
+    let replay = Resource::new(move || (params.read().get("id").unwrap_or_default(), tick.get()), |(id, _)| get_replay(id));
+    let active = Memo::new(move |_| replay.get().and_then(Result::ok).is_some_and(|r| is_active(&r.status)));
+    poll_while(active, tick);
+
+    view! {
+        <p class="breadcrumb"><a href="/events">"← Events"</a></p>
+        // A transition keeps the last progress on screen while the next poll is in flight.
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match replay.await {
+                    Ok(replay) => view! { <ReplayDetail replay/> }.into_any(),
+                    Err(AppError::NotFound { .. }) => view! {
+                        <h1>"Replay"</h1>
+                        <p class="empty" id="replay-missing">"No such replay."</p>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorNote error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ReplayDetail(replay: ReplayOut) -> impl IntoView {
+    let filter = replay.filter.clone();
+    let time_or_dash = |t: Option<OffsetDateTime>| t.as_ref().map(precise_time).unwrap_or_else(|| "—".into());
+    let live = is_active(&replay.status);
+    view! {
+        <h1>"Replay "<span class="mono">{replay.id.clone()}</span></h1>
+        <section class="card" id="replay-detail">
+            <ReplayProgress replay=replay.clone()/>
+            {live.then(|| view! { <p class="hint">"Updating every second."</p> })}
+        </section>
+        <dl class="envelope">
+            <dt>"Types"</dt><dd><code>{filter.types.join(", ")}</code></dd>
+            <dt>"Actor"</dt><dd>{filter.actor.unwrap_or_else(|| "any".into())}</dd>
+            <dt>"From"</dt><dd>{time_or_dash(filter.from)}</dd>
+            <dt>"To"</dt><dd>{time_or_dash(filter.to)}</dd>
+            <dt>"Listener"</dt><dd>{filter.listener.unwrap_or_else(|| "every subscribed listener".into())}</dd>
+            <dt>"Created"</dt><dd>{precise_time(&replay.created_at)}</dd>
+            <dt>"Finished"</dt><dd>{time_or_dash(replay.finished_at)}</dd>
+        </dl>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_round_trip_through_the_url() {
+        let query: ParamsMap = [("type", "payment.captured"), ("pattern", " "), ("actor", "usr_1")].into_iter().collect();
+        let filters = EventFilters::from_query(&query);
+        assert_eq!(filters.pattern, None);
+        assert_eq!(filters.href(None), "/events?type=payment.captured&actor=usr_1");
+        assert_eq!(filters.href(Some("evt_9")), "/events?type=payment.captured&actor=usr_1&starting_after=evt_9");
+        assert_eq!(EventFilters::default().href(None), "/events");
+    }
+
+    #[test]
+    fn query_values_are_encoded_but_patterns_stay_readable() {
+        assert_eq!(encode("payment.*,refund.*"), "payment.*,refund.*");
+        assert_eq!(encode("a b&c=d"), "a%20b%26c%3Dd");
+        assert_eq!(encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn a_replay_defaults_to_what_the_list_shows() {
+        assert_eq!(EventFilters::default().replay_types(), "*");
+        let filters = EventFilters { event_type: Some("payment.captured".into()), pattern: Some("refund.*".into()), ..Default::default() };
+        assert_eq!(filters.replay_types(), "payment.captured,refund.*");
+    }
+}

@@ -1,0 +1,170 @@
+//! The event bus of the active tenant: events and their deliveries, manual retry, replays and
+//! statistics. Arguments arrive from HTML forms, where an empty field means "not given".
+
+use leptos::prelude::*;
+
+use crate::{
+    domain::{
+        dto::List,
+        events::views::{BusStatsOut, DeliveryOut, EventDetailOut, EventOut, ReplayOut},
+    },
+    error::AppError,
+};
+
+/// Events newest first, narrowed by an exact type, comma-separated patterns and an actor.
+#[server(prefix = "/sfn")]
+pub async fn list_events(
+    event_type: Option<String>,
+    pattern: Option<String>,
+    actor: Option<String>,
+    starting_after: Option<String>,
+) -> Result<List<EventOut>, AppError> {
+    use crate::ssr::services::events::{self, EventQuery};
+    use form::{given, PAGE_SIZE};
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    let query = EventQuery {
+        event_type: given(event_type),
+        pattern: given(pattern),
+        actor: given(actor),
+        starting_after: given(starting_after),
+        limit: Some(PAGE_SIZE),
+        ..Default::default()
+    };
+    events::list(&caller.state, &access, &query).await
+}
+
+/// One event with every delivery made of it and each delivery's attempts.
+#[server(prefix = "/sfn")]
+pub async fn get_event(id: String) -> Result<EventDetailOut, AppError> {
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    crate::ssr::services::events::get(&caller.state, &access, id.trim()).await
+}
+
+/// Puts a dead delivery back in the queue.
+#[server(prefix = "/sfn")]
+pub async fn retry_delivery(id: String) -> Result<DeliveryOut, AppError> {
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    crate::ssr::services::events::retry(&caller.state, &access, id.trim()).await
+}
+
+/// Starts a replay. `types` is comma-separated patterns (`payment.*, refund.created`); `from` and
+/// `to` are UTC times, as a `datetime-local` input sends them or in RFC 3339.
+#[server(prefix = "/sfn")]
+pub async fn start_replay(
+    types: String,
+    from: Option<String>,
+    to: Option<String>,
+    listener: Option<String>,
+) -> Result<ReplayOut, AppError> {
+    use crate::domain::events::views::ReplayFilter;
+    use form::{given, utc_time};
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    let filter = ReplayFilter {
+        types: types.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+        actor: None,
+        from: given(from).map(|t| utc_time(&t, "from")).transpose()?,
+        to: given(to).map(|t| utc_time(&t, "to")).transpose()?,
+        listener: given(listener),
+    };
+    crate::ssr::services::events::start_replay(&caller.state, &access, filter).await
+}
+
+#[server(prefix = "/sfn")]
+pub async fn get_replay(id: String) -> Result<ReplayOut, AppError> {
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    crate::ssr::services::events::replay(&caller.state, &access, id.trim()).await
+}
+
+/// The most recent replays of the tenant, newest first.
+#[server(prefix = "/sfn")]
+pub async fn list_replays() -> Result<Vec<ReplayOut>, AppError> {
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    let page = crate::ssr::db::PageParams { limit: Some(form::RECENT_REPLAYS), ..Default::default() };
+    Ok(crate::ssr::services::events::replays(&caller.state, &access, &page).await?.data)
+}
+
+/// Statistics of the tenant's bus over the last `window_minutes` (default 60).
+#[server(prefix = "/sfn")]
+pub async fn bus_stats(window_minutes: Option<u32>) -> Result<BusStatsOut, AppError> {
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    crate::ssr::services::events::stats(&caller.state, &access, None, window_minutes).await
+}
+
+/// Reading form fields into what the services take.
+#[cfg(feature = "ssr")]
+mod form {
+    use time::{format_description::well_known::Rfc3339, OffsetDateTime, UtcOffset};
+
+    use crate::error::{AppError, AppResult};
+
+    pub const PAGE_SIZE: i64 = 50;
+    pub const RECENT_REPLAYS: i64 = 10;
+
+    /// A form sends an empty field as `""`: that is no value, not an empty one.
+    pub fn given(field: Option<String>) -> Option<String> {
+        field.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// A time in UTC, from RFC 3339 or from what a `datetime-local` input sends — no zone, with
+    /// or without seconds (`2026-11-23T10:00`), read as UTC as the form's label says.
+    pub fn utc_time(raw: &str, param: &str) -> AppResult<OffsetDateTime> {
+        let raw = raw.trim();
+        let as_rfc3339 = match raw.len() {
+            16 => format!("{raw}:00Z"),
+            19 => format!("{raw}Z"),
+            _ => raw.to_owned(),
+        };
+        OffsetDateTime::parse(&as_rfc3339, &Rfc3339).map(|t| t.to_offset(UtcOffset::UTC)).map_err(|_| {
+            AppError::invalid(
+                "parameter_invalid_time",
+                format!("{param} must be a time like 2026-11-23T10:00 (UTC) or 2026-11-23T10:00:00+01:00"),
+                Some(param),
+            )
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use time::macros::datetime;
+
+        #[test]
+        fn empty_and_blank_fields_are_not_given() {
+            assert_eq!(given(None), None);
+            assert_eq!(given(Some(String::new())), None);
+            assert_eq!(given(Some("  ".into())), None);
+            assert_eq!(given(Some(" usr_1 ".into())), Some("usr_1".into()));
+        }
+
+        #[test]
+        fn datetime_local_values_are_read_as_utc() {
+            assert_eq!(utc_time("2026-11-23T10:00", "from").unwrap(), datetime!(2026-11-23 10:00 UTC));
+            assert_eq!(utc_time("2026-11-23T10:00:30", "from").unwrap(), datetime!(2026-11-23 10:00:30 UTC));
+            // RFC 3339 allows a space for the `T`; so does the parser.
+            assert_eq!(utc_time("2026-11-23 10:00", "from").unwrap(), datetime!(2026-11-23 10:00 UTC));
+        }
+
+        #[test]
+        fn rfc3339_times_keep_their_instant_and_come_back_in_utc() {
+            let t = utc_time("2026-11-23T11:00:00+01:00", "to").unwrap();
+            assert_eq!(t, datetime!(2026-11-23 10:00 UTC));
+            assert_eq!(t.offset(), UtcOffset::UTC);
+            assert_eq!(utc_time("2026-11-23T10:00:00Z", "to").unwrap(), datetime!(2026-11-23 10:00 UTC));
+        }
+
+        #[test]
+        fn anything_else_names_the_parameter() {
+            let err = utc_time("yesterday", "from").unwrap_err();
+            assert_eq!(err.param(), Some("from"));
+            assert!(utc_time("2026-11-23", "to").is_err());
+            assert!(utc_time("2026-11-23T25:00", "to").is_err());
+        }
+    }
+}
