@@ -31,6 +31,14 @@ pub enum Command {
     Demo(DemoCommand),
     /// Measure startup, login latency and memory on this machine.
     Bench(crate::bench::BenchArgs),
+    /// Dead letters and manual retry.
+    #[command(subcommand)]
+    Deliveries(crate::cli_bus::DeliveriesCommand),
+    /// Re-deliver past events matching a filter, with progress (resumable).
+    Replay(crate::cli_bus::ReplayArgs),
+    /// Event retention.
+    #[command(subcommand)]
+    Events(crate::cli_bus::EventsCommand),
 }
 
 #[derive(Args, Debug, Default)]
@@ -52,6 +60,9 @@ pub enum UserCommand {
         /// Read the password from the first line of stdin instead of prompting.
         #[arg(long)]
         password_stdin: bool,
+        /// Make the user a platform operator (sees every tenant's bus statistics).
+        #[arg(long)]
+        platform_admin: bool,
     },
 }
 
@@ -85,7 +96,7 @@ pub async fn run(cli: Cli, mut config: Config) -> Result<(), CliError> {
             println!("migrations applied ({:?})", db.dialect);
             Ok(())
         }
-        Command::User(UserCommand::Create { email, tenant_name, password_stdin }) => {
+        Command::User(UserCommand::Create { email, tenant_name, password_stdin, platform_admin }) => {
             let email = EmailAddress::parse(&email).map_err(|e| CliError::Input(e.to_string()))?;
             let tenant_name = Name::parse(&tenant_name, "tenant-name")?;
             let raw = if password_stdin {
@@ -98,10 +109,25 @@ pub async fn run(cli: Cli, mut config: Config) -> Result<(), CliError> {
             let password = Password::parse(&raw).map_err(|e| CliError::Input(e.to_string()))?;
             let state = startup::build_state(config).await?;
             let (user, tenant) = services::identity::create_verified_user(&state, email, password, tenant_name).await?;
-            println!("created user {user} owning tenant {tenant}");
+            if platform_admin {
+                app::ssr::db::users::set_platform_admin(&state.db.pool, &user.to_string(), true).await.map_err(app::AppError::from)?;
+            }
+            println!("created user {user} owning tenant {tenant}{}", if platform_admin { " (platform operator)" } else { "" });
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args, &config).await.map_err(|e| CliError::Input(format!("bench failed: {e}"))),
+        Command::Deliveries(command) => {
+            let state = startup::build_state(config).await?;
+            Ok(crate::cli_bus::deliveries(&state, command).await?)
+        }
+        Command::Replay(args) => {
+            let state = startup::build_state(config).await?;
+            Ok(crate::cli_bus::replay(&state, args).await?)
+        }
+        Command::Events(command) => {
+            let state = startup::build_state(config).await?;
+            Ok(crate::cli_bus::events(&state, command).await?)
+        }
         Command::Demo(DemoCommand::Seed) => {
             let state = startup::build_state(config).await?;
             let login = services::demo::ensure(&state).await?;

@@ -6,6 +6,7 @@ pub mod background;
 pub mod bench;
 pub mod bench_bus;
 pub mod cli;
+pub mod cli_bus;
 pub mod metrics;
 pub mod middleware;
 pub mod startup;

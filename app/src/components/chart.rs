@@ -12,8 +12,8 @@ pub const PALETTE: usize = 8;
 
 // The drawing, in viewBox units: a plot area with room on the left for the value axis and below
 // for the time axis.
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 200.0;
+const WIDTH: f64 = 800.0;
+const HEIGHT: f64 = 180.0;
 const LEFT: f64 = 44.0;
 const RIGHT: f64 = 10.0;
 const TOP: f64 = 12.0;
@@ -94,7 +94,7 @@ fn hh_mm(t: &OffsetDateTime) -> String {
     format!("{:02}:{:02}", t.hour(), t.minute())
 }
 
-/// Coordinates are written with one decimal: enough for a 640-unit drawing, and short.
+/// Coordinates are written with one decimal: enough for an 800-unit drawing, and short.
 fn num(v: f64) -> String {
     format!("{v:.1}")
 }
@@ -239,10 +239,13 @@ fn ChartFrame(
         <figure class="chart">
             <figcaption>{title}</figcaption>
             <svg data-chart=kind role="img" aria-label=description viewBox=format!("0 0 {WIDTH} {HEIGHT}") class="chart-svg">
-                <line class="grid" x1=left.clone() y1=num(TOP) x2=right.clone() y2=num(TOP)/>
                 <line class="axis" x1=left.clone() y1=num(TOP) x2=left.clone() y2=num(BASELINE)/>
                 <line class="axis" x1=left.clone() y1=num(BASELINE) x2=right.clone() y2=num(BASELINE)/>
-                <text class="tick" x=num(LEFT - 6.0) y=num(TOP + 4.0) text-anchor="end">{max}</text>
+                // The top of the value axis is the largest value; an empty chart has none.
+                {(max > 0).then(|| view! {
+                    <line class="grid" x1=left.clone() y1=num(TOP) x2=right.clone() y2=num(TOP)/>
+                    <text class="tick" x=num(LEFT - 6.0) y=num(TOP + 4.0) text-anchor="end">{max}</text>
+                })}
                 <text class="tick" x=num(LEFT - 6.0) y=num(BASELINE) text-anchor="end">"0"</text>
                 <text class="tick" x=left y=label_y.clone() text-anchor="start">{first}</text>
                 <text class="tick" x=right y=label_y text-anchor="end">{last}</text>

@@ -2,6 +2,8 @@
 //! show and the tenant switcher something to switch.
 
 use crate::{
+    domain::events::{payloads::TenantChanged, DomainEvent},
+    ssr::bus::EventContext,
     domain::{EmailAddress, PrefixedId, Role, TenantId, UserId},
     error::AppResult,
     ssr::{
@@ -59,8 +61,13 @@ pub async fn ensure(state: &AppState) -> AppResult<DemoLogin> {
             if role == Role::Owner {
                 users::set_default_tenant(&mut *tx, user_id.as_str(), tenant_id.as_str()).await?;
             }
+            let ctx = EventContext::for_user(&user_id, Some(tenant_id.clone()));
+            let payload = TenantChanged { tenant_id: tenant_id.to_string(), name: name.to_owned() };
+            state.bus.publish(&mut tx, &ctx, DomainEvent::OrgTenantCreated(payload)).await?;
         }
     }
-    tx.commit().await?;
+    // The demo login operates the demo platform: it may open the global bus statistics.
+    users::set_platform_admin(&mut *tx, user_id.as_str(), true).await?;
+    state.bus.commit(tx).await?;
     Ok(DemoLogin { email: DEMO_EMAIL, password: DEMO_PASSWORD })
 }

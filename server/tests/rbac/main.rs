@@ -1,0 +1,4 @@
+//! placeholder
+#[path = "../api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
