@@ -11,6 +11,7 @@ pub mod mail;
 pub mod rate_limit;
 pub mod services;
 pub mod session_store;
+pub mod stripe;
 pub mod state;
 pub mod time_util;
 

@@ -23,6 +23,11 @@ impl Caller {
         Caller { label: label.into(), bearer: user.token.clone(), tenant: Some(tenant.to_owned()) }
     }
 
+    /// A user naming no tenant: the server picks their default one.
+    pub fn user(label: impl Into<String>, user: &TestUser) -> Caller {
+        Caller { label: label.into(), bearer: user.token.clone(), tenant: None }
+    }
+
     /// An API key, sent as `Authorization: Bearer sk_…`, naming no tenant (a key has only its own).
     pub fn key(label: impl Into<String>, secret: &str) -> Caller {
         Caller { label: label.into(), bearer: secret.to_owned(), tenant: None }

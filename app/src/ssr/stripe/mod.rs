@@ -1,0 +1,3 @@
+//! Stripe: verifying what it sends us.
+
+pub mod signature;
