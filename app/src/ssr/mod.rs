@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod http_error;
 pub mod ids;
+pub mod ledger;
 pub mod mail;
 pub mod rate_limit;
 pub mod services;

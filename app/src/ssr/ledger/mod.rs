@@ -1,0 +1,3 @@
+//! The payment ledger: what Stripe told us, merged so that arrival order does not matter.
+
+pub mod model;
