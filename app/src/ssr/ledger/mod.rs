@@ -1,3 +1,4 @@
 //! The payment ledger: what Stripe told us, merged so that arrival order does not matter.
 
 pub mod model;
+pub mod stripe_event;
