@@ -83,15 +83,31 @@ impl TimeSeries {
         self.series.get(series).and_then(|s| s.values.get(slot)).copied().unwrap_or(0)
     }
 
+    /// How a slot's start reads on this chart: `14:05`, or `11-22 14:05` when the series spans
+    /// more than one day (a 24-hour window starts and ends at the same clock time).
+    fn time_label(&self, t: &OffsetDateTime) -> String {
+        let spans_days = match (self.starts.first(), self.starts.last()) {
+            (Some(first), Some(last)) => first.date() != last.date(),
+            _ => false,
+        };
+        let clock = format!("{:02}:{:02}", t.hour(), t.minute());
+        if spans_days {
+            format!("{:02}-{:02} {clock}", t.month() as u8, t.day())
+        } else {
+            clock
+        }
+    }
+
+    /// The labels of the time axis: the first and the last slot.
+    fn ends(&self) -> (String, String) {
+        let label = |t: Option<&OffsetDateTime>| t.map(|t| self.time_label(t)).unwrap_or_default();
+        (label(self.starts.first()), label(self.starts.last()))
+    }
+
     /// Per slot, every series added up: the height of a stacked bar.
     fn totals(&self) -> Vec<u64> {
         (0..self.starts.len()).map(|slot| (0..self.series.len()).map(|s| self.value(s, slot)).sum()).collect()
     }
-}
-
-/// `14:05` (UTC), as the dashboard shows every time.
-fn hh_mm(t: &OffsetDateTime) -> String {
-    format!("{:02}:{:02}", t.hour(), t.minute())
 }
 
 /// Coordinates are written with one decimal: enough for an 800-unit drawing, and short.
@@ -132,7 +148,7 @@ pub fn StackedBarChart(
     let description = if max == 0 {
         format!("{title}: no {unit} in this window")
     } else {
-        format!("{title}: {total} {unit} in total, at most {max} at {}", data.starts.get(peak_slot).map(hh_mm).unwrap_or_default())
+        format!("{title}: {total} {unit} in total, at most {max} at {}", data.starts.get(peak_slot).map(|t| data.time_label(t)).unwrap_or_default())
     };
     let width = slot_width(data.starts.len());
     // A gap between bars keeps neighbours apart; very narrow bars get none, or they vanish.
@@ -155,7 +171,7 @@ pub fn StackedBarChart(
                     }
                     let (bottom, top) = (y_of(below, max), y_of(below + value, max));
                     below += value;
-                    let tip = format!("{} {}: {value}", hh_mm(start), s.name);
+                    let tip = format!("{} {}: {value}", data.time_label(start), s.name);
                     Some(view! {
                         <rect class=format!("bar series-{}", i % PALETTE) x=x.clone() y=num(top) width=num(width - gap) height=num(bottom - top)>
                             <title>{tip}</title>
@@ -166,8 +182,9 @@ pub fn StackedBarChart(
         })
         .collect_view();
     let legend = if data.series.len() > 1 { data.series.iter().map(|s| s.name.clone()).collect() } else { Vec::new() };
+    let ends = data.ends();
     view! {
-        <ChartFrame kind title description max starts=data.starts legend>
+        <ChartFrame kind title description max ends legend>
             {bars}
         </ChartFrame>
     }
@@ -182,7 +199,7 @@ pub fn AreaChart(kind: &'static str, title: String, unit: &'static str, data: Ti
         (0, _) | (_, None) => format!("{title}: no {unit} in this window"),
         (_, Some(now)) => format!(
             "{title}: at most {max} {unit} at {}, {now} at the end of the window",
-            data.starts.get(peak_slot).map(hh_mm).unwrap_or_default()
+            data.starts.get(peak_slot).map(|t| data.time_label(t)).unwrap_or_default()
         ),
     };
     let width = slot_width(values.len());
@@ -200,7 +217,7 @@ pub fn AreaChart(kind: &'static str, title: String, unit: &'static str, data: Ti
         .zip(&values)
         .enumerate()
         .map(|(i, (start, v))| {
-            let tip = format!("{}: {v}", hh_mm(start));
+            let tip = format!("{}: {v}", data.time_label(start));
             view! { <rect class="hit" x=num(LEFT + i as f64 * width) y=num(TOP) width=num(width) height=num(PLOT_HEIGHT)><title>{tip}</title></rect> }
         })
         .collect_view();
@@ -211,8 +228,9 @@ pub fn AreaChart(kind: &'static str, title: String, unit: &'static str, data: Ti
             {tips}
         }
     });
+    let ends = data.ends();
     view! {
-        <ChartFrame kind title description max starts=data.starts legend=Vec::new()>
+        <ChartFrame kind title description max ends legend=Vec::new()>
             {drawing}
         </ChartFrame>
     }
@@ -227,12 +245,12 @@ fn ChartFrame(
     /// The chart in words, for screen readers (`aria-label`).
     description: String,
     max: u64,
-    starts: Vec<OffsetDateTime>,
+    /// Labels of the first and the last slot.
+    ends: (String, String),
     legend: Vec<String>,
     children: Children,
 ) -> impl IntoView {
-    let first = starts.first().map(hh_mm).unwrap_or_default();
-    let last = starts.last().map(hh_mm).unwrap_or_default();
+    let (first, last) = ends;
     let label_y = num(HEIGHT - 6.0);
     let (left, right) = (num(LEFT), num(WIDTH - RIGHT));
     view! {
@@ -304,6 +322,14 @@ mod tests {
         assert_eq!(data.totals(), vec![3, 0, 3]);
         assert_eq!(peak(&data.totals()), (3, 0));
         assert_eq!(peak(&[0, 0]), (0, 0));
+    }
+
+    #[test]
+    fn time_labels_carry_the_date_only_when_the_series_crosses_midnight() {
+        let hour = TimeSeries::per_minute(minutes(61), vec![]);
+        assert_eq!(hour.ends(), ("00:00".to_string(), "01:00".to_string()));
+        let day = TimeSeries::per_minute(minutes(1441), vec![]);
+        assert_eq!(day.ends(), ("01-01 00:00".to_string(), "01-02 00:00".to_string()));
     }
 
     #[test]

@@ -117,3 +117,15 @@ prefixed_id!(/// One event's delivery to one listener.
     DeliveryId, "dlv");
 prefixed_id!(/// A replay job re-delivering past events that match a filter.
     ReplayJobId, "rpl");
+prefixed_id!(/// A payment in the ledger (one PaymentIntent, or one charge without an intent).
+    PaymentId, "pay");
+prefixed_id!(/// A refund of a payment.
+    RefundId, "ref");
+prefixed_id!(/// A dispute (chargeback) on a payment.
+    DisputeId, "dsp");
+prefixed_id!(/// One received Stripe event in the webhook audit.
+    WebhookEventId, "whe");
+prefixed_id!(/// An append-only money movement on a payment.
+    TransactionId, "txn");
+prefixed_id!(/// One entry of a payment's timeline.
+    TimelineEntryId, "tml");

@@ -42,7 +42,7 @@ pub fn BusStatsPage() -> impl IntoView {
 fn WindowForm(window: Memo<Option<u32>>) -> impl IntoView {
     let current = move || window.get().unwrap_or(DEFAULT_WINDOW);
     view! {
-        <Form method="get" action="/bus" attr:class="card form row" attr:id="window-form">
+        <Form method="get" action="/bus" on_form_data=super::events::drop_empty_fields(&[]) attr:class="card form row" attr:id="window-form">
             <div>
                 <label for="window">"Window"</label>
                 <select id="window" name="window">

@@ -78,6 +78,19 @@ fn encode(value: &str) -> String {
     out
 }
 
+/// For a GET `<Form>`'s `on_form_data`: leaves the nameless submit button and empty `fields` out
+/// of the URL, so a shared link reads `/events?pattern=bus.*`, not
+/// `/events?type=&pattern=bus.*&actor=&=`. Only runs in the browser.
+pub(super) fn drop_empty_fields(fields: &'static [&'static str]) -> std::sync::Arc<dyn Fn(&leptos::web_sys::FormData)> {
+    std::sync::Arc::new(move |form| {
+        for key in std::iter::once(&"").chain(fields) {
+            if form.get(key).as_string().is_some_and(|v| v.trim().is_empty()) {
+                form.delete(key);
+            }
+        }
+    })
+}
+
 /// `2026-11-22 14:03:07` (UTC): events often share a minute, so rows show seconds.
 fn precise_time(t: &OffsetDateTime) -> String {
     format!("{} {:02}:{:02}:{:02}", t.date(), t.hour(), t.minute(), t.second())
@@ -174,7 +187,7 @@ fn FilterForm(filters: Memo<EventFilters>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <Form method="get" action="/events" attr:class="card form row" attr:id="events-filter">
+        <Form method="get" action="/events" on_form_data=drop_empty_fields(&["type", "pattern", "actor"]) attr:class="card form row" attr:id="events-filter">
             <div>
                 <label for="filter-type">"Type"</label>
                 <select id="filter-type" name="type">

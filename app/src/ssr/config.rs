@@ -53,6 +53,8 @@ pub struct MailConfig {
 
 #[derive(Debug, Clone)]
 pub struct StripeConfig {
+    /// Accepted clock difference between a webhook's signature timestamp and our receipt.
+    pub webhook_tolerance_secs: i64,
     pub secret_key: Option<Secret>,
     pub platform_webhook_secrets: Vec<Secret>,
     pub api_base: String,
@@ -361,6 +363,7 @@ impl Config {
             },
             mail: MailConfig { from: mail_from, transport },
             stripe: StripeConfig {
+                webhook_tolerance_secs: src.parse("PAYBUS_STRIPE_WEBHOOK_TOLERANCE_SECS", 300_i64)?,
                 secret_key: src.secret("STRIPE_SECRET_KEY"),
                 platform_webhook_secrets,
                 api_base: src.get("PAYBUS_STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),

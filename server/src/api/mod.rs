@@ -8,6 +8,7 @@ pub mod identity;
 pub mod members;
 pub mod openapi;
 pub mod tenants;
+pub mod webhook;
 
 use app::{ssr::AppState, AppError};
 use axum::{
@@ -39,4 +40,5 @@ pub fn router() -> Router<AppState> {
         .merge(health::liveness_router())
         .merge(identity::browser_router())
         .merge(crate::metrics::router())
+        .merge(webhook::router())
 }

@@ -158,6 +158,15 @@ impl TestApp {
         }
     }
 
+    /// Runs one statement against the test's database directly (to set up what another
+    /// component would have written).
+    pub async fn execute(&self, sql: &str) {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&self.database_url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+
     /// Runs SQL against the test's database directly (to check what is stored at rest).
     pub async fn query_strings(&self, sql: &str) -> Vec<String> {
         sqlx::any::install_default_drivers();

@@ -4,3 +4,4 @@ mod helpers;
 
 mod events;
 mod identity;
+mod webhook;

@@ -20,3 +20,4 @@ mod cross_tenant;
 mod invitations;
 mod tenant_header;
 mod user_matrix;
+mod scratch;

@@ -5,6 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::both_backends;
+use crate::helpers::TestApp;
 use crate::support::{accept, assert_error, Caller, Team};
 
 /// One request of every kind a tenant-scoped endpoint serves (ids are Bob's real ones).
@@ -30,7 +31,7 @@ async fn assert_bobs_tenant_untouched(app: &TestApp, bob: &Team, name: &str, inv
     assert_eq!(bob.members(app).await.len(), 2);
     assert_eq!(bob.role_of(app, colleague).await.as_deref(), Some("developer"));
     let invitations = bob.invitations(app).await;
-    assert_eq!(invitations.len(), 1, "{invitations:?}");
+    assert_eq!(invitations.len(), 2, "the colleague's (accepted) and the pending one: {invitations:?}");
     assert_eq!(bob.invitation_status(app, invitation).await, "pending");
     let keys = bob.keys(app).await;
     assert_eq!(keys.len(), 1, "{keys:?}");

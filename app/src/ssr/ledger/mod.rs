@@ -2,3 +2,4 @@
 
 pub mod model;
 pub mod stripe_event;
+pub mod ingest;

@@ -1,0 +1,167 @@
+//! `POST /webhook` with Stripe's own payloads: signatures, dedupe, tenant mapping by connected
+//! account, and a ledger that ends in the same state whatever the delivery order.
+
+use app::ssr::stripe::signature::header_for;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::{both_backends, helpers::*};
+
+const SECRET: &str = "whsec_paybus_test";
+const ACCOUNT: &str = "acct_1FixtureConnect";
+
+fn fixtures() -> Vec<(String, Value)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stripe/events");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()))
+        .collect()
+}
+
+/// The fixture story as Connect events of the test's connected account.
+fn story() -> Vec<Value> {
+    fixtures()
+        .into_iter()
+        .map(|(_, mut event)| {
+            event["account"] = Value::String(ACCOUNT.into());
+            event
+        })
+        .collect()
+}
+
+async fn spawn(backend: Backend) -> Option<TestApp> {
+    TestApp::spawn_with(Spawn { backend, env: vec![("STRIPE_PLATFORM_WEBHOOK_SECRET", format!("{SECRET}, whsec_previous"))] }).await
+}
+
+async fn send(app: &TestApp, body: &[u8], header: Option<String>) -> (StatusCode, Value) {
+    let mut request = app.client.post(app.url("/webhook")).header("content-type", "application/json").body(body.to_vec());
+    if let Some(h) = header {
+        request = request.header("Stripe-Signature", h);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn deliver(app: &TestApp, event: &Value) -> (StatusCode, Value) {
+    let body = serde_json::to_vec(event).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    send(app, &body, Some(header_for(SECRET, now, &body))).await
+}
+
+async fn owner_with_account(app: &TestApp) -> TestUser {
+    let owner = app.user(&unique_email("merchant")).await;
+    app.execute(&format!(
+        "INSERT INTO stripe_accounts (account_id, tenant_id, created_at, updated_at) VALUES ('{ACCOUNT}', '{}', 0, 0)",
+        owner.tenant
+    ))
+    .await;
+    owner
+}
+
+/// status, amount, captured, refunded, disputed_lost of the fixture's main payment, plus the
+/// refund and dispute rows and the transaction kinds.
+async fn ledger_state(app: &TestApp) -> Vec<String> {
+    let mut state = app
+        .query_strings(
+            "SELECT status || ':' || CAST(amount AS TEXT) || ':' || CAST(amount_captured AS TEXT) || ':' || CAST(amount_refunded AS TEXT) || ':' || CAST(amount_disputed_lost AS TEXT)
+             FROM payments ORDER BY stripe_payment_intent",
+        )
+        .await;
+    state.extend(app.query_strings("SELECT stripe_refund_id || ':' || status || ':' || CAST(amount AS TEXT) FROM refunds ORDER BY stripe_refund_id").await);
+    state.extend(app.query_strings("SELECT stripe_dispute_id || ':' || status FROM disputes ORDER BY stripe_dispute_id").await);
+    state.extend(app.query_strings("SELECT kind || ':' || stripe_object_id || ':' || CAST(amount AS TEXT) FROM payment_transactions ORDER BY kind, stripe_object_id").await);
+    state
+}
+
+both_backends! {
+    async fn the_fixture_story_builds_the_ledger_and_survives_reordering_and_duplicates(app: TestApp) {
+        let Some(in_order) = spawn(app.backend).await else { return };
+        owner_with_account(&in_order).await;
+        for event in story() {
+            let (status, body) = deliver(&in_order, &event).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["status"], "processed", "{}: {body}", event["type"]);
+        }
+        let expected = ledger_state(&in_order).await;
+        // pi_3FixtureA1B2C3D4: $50 captured, $15 refunded, one dispute won and one lost ($35).
+        assert!(expected.contains(&"dispute_lost:5000:5000:1500:3500".to_owned()), "{expected:?}");
+        assert!(expected.contains(&"canceled:5000:0:0:0".to_owned()), "{expected:?}");
+        assert!(expected.contains(&"failed:5000:0:0:0".to_owned()), "{expected:?}");
+        assert!(expected.contains(&"re_3FixturePartial:succeeded:1500".to_owned()));
+        assert!(expected.contains(&"dp_3FixtureDispute:won".to_owned()));
+        assert!(expected.contains(&"dp_3FixtureDisputeLost:lost".to_owned()));
+        assert!(expected.contains(&"refund:re_3FixturePartial:1500".to_owned()));
+
+        // Every event again: duplicates change nothing.
+        for event in story() {
+            let (status, body) = deliver(&in_order, &event).await;
+            assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("duplicate")));
+        }
+        assert_eq!(ledger_state(&in_order).await, expected);
+
+        // Reversed, with every other event delivered twice: the same ledger.
+        let Some(shuffled) = spawn(app.backend).await else { return };
+        owner_with_account(&shuffled).await;
+        let mut events = story();
+        events.reverse();
+        for (i, event) in events.iter().enumerate() {
+            deliver(&shuffled, event).await;
+            if i % 2 == 0 {
+                deliver(&shuffled, event).await;
+            }
+        }
+        assert_eq!(ledger_state(&shuffled).await, expected);
+    }
+}
+
+both_backends! {
+    async fn bad_signatures_are_rejected_audited_and_apply_nothing(app: TestApp) {
+        let Some(app) = spawn(app.backend).await else { return };
+        owner_with_account(&app).await;
+        let event = &story()[0];
+        let body = serde_json::to_vec(event).unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let cases: Vec<(Option<String>, &str)> = vec![
+            (None, "signature_missing"),
+            (Some("garbage".into()), "signature_header_invalid"),
+            (Some(format!("t={now}")), "signature_no_v1"),
+            (Some(header_for("whsec_wrong", now, &body)), "signature_mismatch"),
+            (Some(header_for(SECRET, now - 301, &body)), "signature_timestamp_outside_tolerance"),
+        ];
+        for (header, code) in cases {
+            let (status, err) = send(&app, &body, header).await;
+            assert_eq!(error_code(status, &err, StatusCode::BAD_REQUEST), code);
+        }
+        let mut altered = body.clone();
+        let last = altered.len() - 2;
+        altered[last] = b' ';
+        let (status, err) = send(&app, &altered, Some(header_for(SECRET, now, &body))).await;
+        assert_eq!(error_code(status, &err, StatusCode::BAD_REQUEST), "signature_mismatch");
+
+        assert_eq!(app.query_strings("SELECT id FROM payments").await.len(), 0);
+        let audit = app.query_strings("SELECT status || ':' || COALESCE(error, '') FROM webhook_events").await;
+        assert_eq!(audit.len(), 6);
+        assert!(audit.iter().all(|a| a.starts_with("rejected:")), "{audit:?}");
+
+        // The previous secret still works during a roll.
+        let (status, _) = send(&app, &body, Some(header_for("whsec_previous", now, &body))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}
+
+both_backends! {
+    async fn an_event_for_an_unknown_account_is_stored_but_applied_to_no_tenant(app: TestApp) {
+        let Some(app) = spawn(app.backend).await else { return };
+        owner_with_account(&app).await;
+        let mut event = story()[1].clone();
+        event["account"] = Value::String("acct_someone_else".into());
+        let (status, body) = deliver(&app, &event).await;
+        assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("unassigned")));
+        assert_eq!(app.query_strings("SELECT id FROM payments").await.len(), 0);
+        let audit = app.query_strings("SELECT status FROM webhook_events WHERE stripe_event_id IS NOT NULL").await;
+        assert_eq!(audit, ["unassigned"]);
+    }
+}
