@@ -5,6 +5,7 @@ pub mod dto;
 pub mod email;
 pub mod events;
 pub mod ids;
+pub mod ledger;
 pub mod name;
 pub mod password;
 pub mod role;

@@ -69,6 +69,8 @@ impl Role {
             Action::BusStatsRead => &[Owner, Admin, Developer, Analyst, Viewer],
             Action::EventsRead => &[Owner, Admin, Developer, Analyst],
             Action::EventsReplay | Action::DeliveriesRetry => &[Owner, Admin, Developer],
+            Action::PaymentsRead => &[Owner, Admin, Developer, Analyst, Viewer],
+            Action::PaymentsExport | Action::WebhookEventsRead => &[Owner, Admin, Developer, Analyst],
         };
         allowed.contains(&self)
     }
@@ -101,10 +103,16 @@ pub enum Action {
     EventsRead,
     EventsReplay,
     DeliveriesRetry,
+    /// Payments, refunds, disputes and their timelines.
+    PaymentsRead,
+    /// CSV exports of the ledger.
+    PaymentsExport,
+    /// The Stripe webhook audit (raw events and errors).
+    WebhookEventsRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 18] = [
         Action::TenantRead,
         Action::TenantUpdate,
         Action::MembersRead,
@@ -120,6 +128,9 @@ impl Action {
         Action::EventsRead,
         Action::EventsReplay,
         Action::DeliveriesRetry,
+        Action::PaymentsRead,
+        Action::PaymentsExport,
+        Action::WebhookEventsRead,
     ];
 }
 

@@ -7,6 +7,7 @@ pub mod health;
 pub mod identity;
 pub mod members;
 pub mod openapi;
+pub mod payments;
 pub mod tenants;
 pub mod webhook;
 
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(members::router())
         .merge(api_keys::router())
         .merge(events::router())
+        .merge(payments::router())
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })
         .method_not_allowed_fallback(|method: axum::http::Method| async move { AppError::MethodNotAllowed { method: method.to_string() } })

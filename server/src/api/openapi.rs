@@ -7,7 +7,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api_keys, events, health, identity, members, tenants};
+use super::{api_keys, events, health, identity, members, payments, tenants};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,8 @@ use super::{api_keys, events, health, identity, members, tenants};
         api_keys::create, api_keys::list, api_keys::revoke,
         events::list, events::detail, events::deliveries, events::delivery, events::retry,
         events::start_replay, events::replay, events::replays, events::stats,
+        payments::list, payments::detail, payments::timeline, payments::refunds, payments::disputes, payments::dispute,
+        payments::webhook_events, payments::export_payments, payments::export_refunds, payments::export_disputes,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("api_key" = [])),

@@ -165,3 +165,67 @@ both_backends! {
         assert_eq!(audit, ["unassigned"]);
     }
 }
+
+both_backends! {
+    async fn the_read_api_and_csv_exports_show_the_ledger_to_its_tenant_only(app: TestApp) {
+        let Some(app) = spawn(app.backend).await else { return };
+        let owner = owner_with_account(&app).await;
+        for event in story() {
+            deliver(&app, &event).await;
+        }
+        let (status, list) = app.get("/api/v1/payments", Some(&owner.token)).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        assert_eq!(list["data"].as_array().unwrap().len(), 3);
+        let (_, lost) = app.get("/api/v1/payments?status=dispute_lost", Some(&owner.token)).await;
+        assert_eq!(lost["data"].as_array().unwrap().len(), 1);
+        let payment = lost["data"][0].clone();
+        assert_eq!((payment["amount"].as_i64(), payment["amount_refunded"].as_i64(), payment["currency"].as_str()), (Some(5000), Some(1500), Some("usd")));
+        let (_, big) = app.get("/api/v1/payments?amount_gte=6000", Some(&owner.token)).await;
+        assert_eq!(big["data"].as_array().unwrap().len(), 0);
+        let (status, err) = app.get("/api/v1/payments?status=paid", Some(&owner.token)).await;
+        assert_eq!(error_code(status, &err, StatusCode::BAD_REQUEST), "parameter_invalid");
+
+        let id = payment["id"].as_str().unwrap();
+        let (_, timeline) = app.get(&format!("/api/v1/payments/{id}/timeline"), Some(&owner.token)).await;
+        let titles: Vec<&str> = timeline["data"].as_array().unwrap().iter().map(|e| e["title"].as_str().unwrap()).collect();
+        for expected in ["Payment created", "Charge succeeded", "Refund created", "Dispute opened", "Dispute closed"] {
+            assert!(titles.contains(&expected), "{expected} missing: {titles:?}");
+        }
+        let (_, refunds) = app.get("/api/v1/refunds", Some(&owner.token)).await;
+        assert_eq!(refunds["data"][0]["payment_id"], id);
+        let (_, disputes) = app.get("/api/v1/disputes", Some(&owner.token)).await;
+        assert_eq!(disputes["data"].as_array().unwrap().len(), 2);
+        let (_, audit) = app.get("/api/v1/webhook-events?status=processed", Some(&owner.token)).await;
+        assert_eq!(audit["data"].as_array().unwrap().len(), story().len());
+
+        // The domain events the ledger implied are on the bus.
+        let (_, events) = app.get("/api/v1/events?pattern=payment.*,dispute.*,refund.*&limit=100", Some(&owner.token)).await;
+        let types: Vec<&str> = events["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+        for expected in ["payment.captured", "payment.succeeded", "payment.canceled", "payment.failed", "refund.created", "dispute.created", "dispute.closed"] {
+            assert!(types.contains(&expected), "{expected} missing: {types:?}");
+        }
+
+        for path in ["/api/v1/payments/export.csv", "/api/v1/refunds/export.csv", "/api/v1/disputes/export.csv"] {
+            let response = app.client.get(app.url(path)).bearer_auth(&owner.token).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+            let csv = response.text().await.unwrap();
+            assert!(csv.lines().count() >= 2, "{path}: {csv}");
+            for stripe_prefix in ["pi_", "ch_", "re_", "dp_", "acct_", "cus_"] {
+                assert!(!csv.contains(stripe_prefix), "{path} leaks a Stripe id ({stripe_prefix}): {csv}");
+            }
+        }
+
+        // Another tenant sees none of it.
+        let stranger = app.user(&unique_email("stranger")).await;
+        let (_, theirs) = app.get("/api/v1/payments", Some(&stranger.token)).await;
+        assert_eq!(theirs["data"].as_array().unwrap().len(), 0);
+        let dispute_id = disputes["data"][0]["id"].as_str().unwrap();
+        for path in [format!("/api/v1/payments/{id}"), format!("/api/v1/payments/{id}/timeline"), format!("/api/v1/disputes/{dispute_id}")] {
+            let (status, body) = app.get(&path, Some(&stranger.token)).await;
+            assert_eq!(error_code(status, &body, StatusCode::NOT_FOUND), "resource_missing", "{path}");
+        }
+        let (_, their_audit) = app.get("/api/v1/webhook-events", Some(&stranger.token)).await;
+        assert_eq!(their_audit["data"].as_array().unwrap().len(), 0);
+    }
+}

@@ -20,4 +20,3 @@ mod cross_tenant;
 mod invitations;
 mod tenant_header;
 mod user_matrix;
-mod scratch;

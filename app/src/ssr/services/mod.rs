@@ -9,4 +9,5 @@ pub mod events;
 pub mod identity;
 pub mod mailbox;
 pub mod members;
+pub mod payments;
 pub mod tenants;
