@@ -127,4 +127,19 @@ test('a merchant signs up, logs in, switches tenant and creates an API key shown
   await visit('/api-keys');
   assert.equal(await page.$('[data-testid="new-api-key"]'), null);
   assert.ok(!(await page.content()).includes(secret));
+
+  // What the merchant did is on the event bus: the explorer lists it and opens its deliveries.
+  await visit('/events?type=api_key.created');
+  await page.waitForSelector('#events-table td:has-text("api_key.created")');
+  await page.click('#events-table a[href^="/events/evt_"]');
+  await page.waitForURL(/\/events\/evt_/);
+  await page.waitForSelector('#event-deliveries');
+  assert.match(await page.textContent('main'), /api_key\.created/);
+  await page.screenshot({ path: join(SCREENSHOTS, 'event.png'), fullPage: true });
+
+  // The bus stats page draws its charts on the server.
+  await visit('/bus');
+  await page.waitForSelector('#bus-stats svg[data-chart="events"]');
+  assert.ok(await page.$('svg[data-chart="backlog"]'));
+  await page.screenshot({ path: join(SCREENSHOTS, 'event-bus.png'), fullPage: true });
 });

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::support::Database;
+use crate::support::{Database, Lease};
 
 pub const PROBE: &str = "bus-probe";
 
@@ -23,7 +23,9 @@ pub struct DeliveryRow {
 #[derive(Debug, Clone)]
 pub struct AttemptRow {
     pub delivery_id: String,
+    pub attempt: i64,
     pub worker: String,
+    pub started_at: i64,
     pub outcome: String,
 }
 
@@ -66,14 +68,14 @@ impl BusAudit {
         .into_iter()
         .map(|(id, event_id, listener, origin, status, attempts)| DeliveryRow { id, event_id, listener, origin, status, attempts })
         .collect();
-        let attempts: Vec<AttemptRow> = sqlx::query_as::<_, (String, String, String)>(
-            "SELECT delivery_id, worker, outcome FROM delivery_attempts ORDER BY delivery_id, attempt",
+        let attempts: Vec<AttemptRow> = sqlx::query_as::<_, (String, i64, String, i64, String)>(
+            "SELECT delivery_id, CAST(attempt AS BIGINT), worker, CAST(started_at AS BIGINT), outcome FROM delivery_attempts ORDER BY delivery_id, attempt",
         )
         .fetch_all(&pool)
         .await
         .unwrap()
         .into_iter()
-        .map(|(delivery_id, worker, outcome)| AttemptRow { delivery_id, worker, outcome })
+        .map(|(delivery_id, attempt, worker, started_at, outcome)| AttemptRow { delivery_id, attempt, worker, started_at, outcome })
         .collect();
         let receipts: Vec<ReceiptRow> = sqlx::query_as::<_, (String, String, String)>("SELECT listener, delivery_id, event_id FROM listener_receipts")
             .fetch_all(&pool)
@@ -128,7 +130,13 @@ impl BusAudit {
 
     pub fn assert_every_delivery_succeeded(&self) {
         let unfinished: Vec<&DeliveryRow> = self.deliveries.iter().filter(|d| d.status != "succeeded").collect();
-        assert!(unfinished.is_empty(), "{} deliveries did not succeed (by status: {:?}): {:?}", unfinished.len(), self.by_status(), &unfinished[..unfinished.len().min(10)]);
+        assert!(
+            unfinished.is_empty(),
+            "{} deliveries did not succeed (by status: {:?}): {:?}",
+            unfinished.len(),
+            self.by_status(),
+            &unfinished[..unfinished.len().min(10)]
+        );
     }
 
     /// The idempotency table holds one receipt per `bus-probe` delivery — a redelivery finds its
@@ -169,6 +177,32 @@ impl BusAudit {
         }
     }
 
+    /// The deliveries a killed process was holding were finished by another worker, only once
+    /// their lease had expired; the killed process never recorded an outcome for its claim.
+    pub fn assert_orphaned_leases_were_taken_over_after_expiry(&self, orphans: &[Lease]) {
+        assert!(!orphans.is_empty(), "no orphaned lease to check");
+        for orphan in orphans {
+            let delivery = self.deliveries.iter().find(|d| d.id == orphan.delivery_id).unwrap_or_else(|| panic!("orphan {orphan:?} vanished"));
+            assert_eq!(delivery.status, "succeeded", "orphan {orphan:?} ended as {delivery:?}");
+            assert!(delivery.attempts > orphan.attempts, "orphan {orphan:?} was never claimed again: {delivery:?}");
+            let recorded: Vec<&AttemptRow> = self.attempts.iter().filter(|a| a.delivery_id == orphan.delivery_id).collect();
+            assert!(
+                !recorded.iter().any(|a| a.attempt == orphan.attempts),
+                "the killed worker recorded an outcome for the claim it held: {orphan:?} {recorded:?}"
+            );
+            let finished = recorded
+                .iter()
+                .find(|a| a.outcome == "succeeded")
+                .unwrap_or_else(|| panic!("orphan {orphan:?} has no successful attempt on record: {recorded:?}"));
+            assert_ne!(finished.worker, orphan.worker, "orphan {orphan:?} finished by the worker that was killed");
+            assert!(
+                finished.started_at >= orphan.lease_until,
+                "orphan {orphan:?} was taken over {} ms before its lease expired: {finished:?}",
+                orphan.lease_until - finished.started_at
+            );
+        }
+    }
+
     pub fn by_status(&self) -> BTreeMap<String, usize> {
         let mut out = BTreeMap::new();
         for d in &self.deliveries {
@@ -192,15 +226,6 @@ impl BusAudit {
         self.deliveries.iter().filter(|d| d.attempts > recorded.get(d.id.as_str()).copied().unwrap_or(0)).count()
     }
 
-    /// Deliveries whose recorded attempts were made by more than one worker (taken over).
-    pub fn taken_over(&self) -> usize {
-        let mut workers: HashMap<&str, HashSet<&str>> = HashMap::new();
-        for a in &self.attempts {
-            workers.entry(a.delivery_id.as_str()).or_default().insert(a.worker.as_str());
-        }
-        workers.values().filter(|w| w.len() > 1).count()
-    }
-
     /// Recorded attempts per worker (`wrk_…`, one per process lifetime).
     pub fn attempts_by_worker(&self) -> BTreeMap<String, usize> {
         let mut out = BTreeMap::new();
@@ -220,7 +245,7 @@ impl BusAudit {
 
     pub fn report(&self, title: &str) {
         eprintln!(
-            "[{title}] events={} api_keys={} deliveries={} by_status={:?} receipts={} redelivered(attempts>1)={} lost_claims={} taken_over={} attempts_by_outcome={:?} attempts_by_worker={:?}",
+            "[{title}] events={} api_keys={} deliveries={} by_status={:?} receipts={} redelivered(attempts>1)={} lost_claims={} attempts_by_outcome={:?} attempts_by_worker={:?}",
             self.event_ids.len(),
             self.api_keys.len(),
             self.deliveries.len(),
@@ -228,7 +253,6 @@ impl BusAudit {
             self.receipts.len(),
             self.redelivered(),
             self.lost_claims(),
-            self.taken_over(),
             self.attempts_by_outcome(),
             self.attempts_by_worker(),
         );

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::{
     audit::BusAudit,
     load::KeyStream,
-    support::{one_at_a_time, reported_backlog, verified_user_token, Backend, Database, Server, SHORT_LEASE},
+    support::{freeze_while_holding_leases, one_at_a_time, reported_backlog, verified_user_token, Backend, Database, Server, SHORT_LEASE},
 };
 
 /// Key creations offered in total; the plug is pulled long before they are all sent.
@@ -23,9 +23,11 @@ async fn a_kill_9_mid_stream_loses_no_acknowledged_event(backend: Backend) {
     let first_life = Server::start(&db, "first-life", SHORT_LEASE).await;
     let token = verified_user_token(&first_life).await;
 
-    // Clients create API keys concurrently; the server is killed while they do.
+    // Clients create API keys concurrently; the server is killed while they do — at a moment it
+    // holds leases on deliveries it has not finished, so the crash orphans some.
     let stream = KeyStream::start("crash", &[first_life.base.as_str()], &token, OFFERED, CONCURRENT_CLIENTS);
     stream.wait_until_acknowledged(KILL_AFTER_ACKNOWLEDGED, Duration::from_secs(60)).await;
+    let orphans = freeze_while_holding_leases(&first_life, &db, None, Duration::from_secs(30)).await;
     first_life.kill_hard();
     let killed_at = Instant::now();
     let ledger = stream.finish().await;
@@ -47,11 +49,12 @@ async fn a_kill_9_mid_stream_loses_no_acknowledged_event(backend: Backend) {
     let audit = BusAudit::take(&db).await;
     audit.report(&label);
     eprintln!(
-        "[{label}] acknowledged={} unanswered_at_kill={} committed_but_unacknowledged={} backlog_at_crash={backlog_at_crash} \
+        "[{label}] acknowledged={} unanswered_at_kill={} committed_but_unacknowledged={} backlog_at_crash={backlog_at_crash} orphaned_leases={} \
          restarted_in={back_up_after:?} drained_after_restart_in={drained_in:?} kill_to_empty_backlog={recovered_after:?}",
         ledger.acknowledged.len(),
         ledger.unanswered,
         audit.api_keys.len().saturating_sub(ledger.acknowledged.len()),
+        orphans.len(),
     );
 
     audit.assert_every_acknowledged_key_is_stored_with_its_event(&ledger.acknowledged);
@@ -59,6 +62,7 @@ async fn a_kill_9_mid_stream_loses_no_acknowledged_event(backend: Backend) {
     audit.assert_every_event_delivered_to_the_probe();
     audit.assert_every_delivery_succeeded();
     audit.assert_the_probe_recorded_each_delivery_exactly_once();
+    audit.assert_orphaned_leases_were_taken_over_after_expiry(&orphans);
 }
 
 mod sqlite {

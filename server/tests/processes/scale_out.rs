@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::{
     audit::BusAudit,
     load::KeyStream,
-    support::{one_at_a_time, reported_backlog, verified_user_token, Backend, Database, Server, LONG_LEASE, SHORT_LEASE},
+    support::{freeze_while_holding_leases, one_at_a_time, reported_backlog, verified_user_token, Backend, Database, Server, LONG_LEASE, SHORT_LEASE},
 };
 
 const EVENTS: usize = 300;
@@ -59,14 +59,18 @@ async fn when_one_of_two_processes_is_killed_the_other_finishes_its_deliveries()
     let _turn = one_at_a_time().await;
     let Some(db) = Database::fresh(Backend::Postgres).await else { return };
 
-    let survivor = Server::start(&db, "survivor", SHORT_LEASE).await;
+    // The victim starts alone and delivers the signup's events: that tells its worker id.
     let victim = Server::start(&db, "victim", SHORT_LEASE).await;
-    let token = verified_user_token(&survivor).await;
+    let token = verified_user_token(&victim).await;
+    db.wait_for_empty_backlog(&[&victim], Duration::from_secs(30)).await;
+    let victim_worker = db.only_worker().await;
+    let survivor = Server::start(&db, "survivor", SHORT_LEASE).await;
 
-    // Requests alternate between the two; a third of the way in, one of them is killed and the
-    // clients carry on against the survivor alone.
+    // Requests alternate between the two; a third of the way in, the victim is killed while it
+    // holds leases, and the clients carry on against the survivor alone.
     let stream = KeyStream::start("failover", &[survivor.base.as_str(), victim.base.as_str()], &token, EVENTS, CONCURRENT_CLIENTS);
     stream.wait_until_acknowledged(EVENTS / 3, Duration::from_secs(60)).await;
+    let orphans = freeze_while_holding_leases(&victim, &db, Some(&victim_worker), Duration::from_secs(30)).await;
     victim.kill_hard();
     let killed_at = Instant::now();
     let ledger = stream.finish().await;
@@ -82,13 +86,13 @@ async fn when_one_of_two_processes_is_killed_the_other_finishes_its_deliveries()
     audit.report("failover");
     eprintln!(
         "[failover] acknowledged by (survivor, victim) = {:?}; unanswered (in flight at the kill) = {}; committed but unacknowledged = {}; \
-         backlog empty {drained_in:?} after the stream ended, {recovered_after:?} after the kill; \
-         claims lost with the victim = {}; deliveries taken over = {}",
+         leases orphaned by the kill = {}; backlog empty {drained_in:?} after the stream ended, {recovered_after:?} after the kill; \
+         redelivered = {}",
         ledger.acknowledged_by,
         ledger.unanswered,
         audit.api_keys.len().saturating_sub(ledger.acknowledged.len()),
-        audit.lost_claims(),
-        audit.taken_over(),
+        orphans.len(),
+        audit.redelivered(),
     );
 
     audit.assert_every_acknowledged_key_is_stored_with_its_event(&ledger.acknowledged);
@@ -96,4 +100,5 @@ async fn when_one_of_two_processes_is_killed_the_other_finishes_its_deliveries()
     audit.assert_every_event_delivered_to_the_probe();
     audit.assert_every_delivery_succeeded();
     audit.assert_the_probe_recorded_each_delivery_exactly_once();
+    audit.assert_orphaned_leases_were_taken_over_after_expiry(&orphans);
 }

@@ -28,21 +28,13 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A bus tuned so a crash is recovered within seconds: a delivery claimed by a process that dies
 /// can be taken over 1.5 s later (the lease must outlast the listener timeout).
-pub const SHORT_LEASE: &[(&str, &str)] = &[
-    ("PAYBUS_BUS_PROBE", "true"),
-    ("PAYBUS_BUS_LEASE_MS", "1500"),
-    ("PAYBUS_BUS_LISTENER_TIMEOUT_MS", "1000"),
-    ("PAYBUS_BUS_POLL_MS", "200"),
-];
+pub const SHORT_LEASE: &[(&str, &str)] =
+    &[("PAYBUS_BUS_PROBE", "true"), ("PAYBUS_BUS_LEASE_MS", "1500"), ("PAYBUS_BUS_LISTENER_TIMEOUT_MS", "1000"), ("PAYBUS_BUS_POLL_MS", "200")];
 
 /// A bus whose leases never expire during a test: any second attempt would mean two processes
 /// claimed the same delivery, not that a slow one was taken over.
-pub const LONG_LEASE: &[(&str, &str)] = &[
-    ("PAYBUS_BUS_PROBE", "true"),
-    ("PAYBUS_BUS_LEASE_MS", "60000"),
-    ("PAYBUS_BUS_LISTENER_TIMEOUT_MS", "30000"),
-    ("PAYBUS_BUS_POLL_MS", "200"),
-];
+pub const LONG_LEASE: &[(&str, &str)] =
+    &[("PAYBUS_BUS_PROBE", "true"), ("PAYBUS_BUS_LEASE_MS", "60000"), ("PAYBUS_BUS_LISTENER_TIMEOUT_MS", "30000"), ("PAYBUS_BUS_POLL_MS", "200")];
 
 /// The admin connection used to create and drop per-test databases.
 pub fn postgres_admin_url() -> String {
@@ -91,10 +83,7 @@ impl Database {
                     if in_ci() {
                         panic!("Postgres is required in CI but unreachable at {}: {e}", postgres_admin_url());
                     }
-                    eprintln!(
-                        "\n!!!!! SKIPPING a Postgres process test: cannot reach {} ({e}). Set PAYBUS_TEST_POSTGRES_URL. !!!!!\n",
-                        postgres_admin_url()
-                    );
+                    eprintln!("\n!!!!! SKIPPING a Postgres process test: cannot reach {} ({e}). Set PAYBUS_TEST_POSTGRES_URL. !!!!!\n", postgres_admin_url());
                     return None;
                 }
                 let admin = postgres_admin_url();
@@ -136,17 +125,40 @@ impl Database {
                 server.assert_running();
             }
             if started.elapsed() > timeout {
-                let states: Vec<(String, String, i64)> = sqlx::query_as(
-                    "SELECT listener, status, COUNT(*) FROM event_deliveries GROUP BY listener, status ORDER BY listener, status",
-                )
-                .fetch_all(&pool)
-                .await
-                .unwrap_or_default();
+                let states: Vec<(String, String, i64)> =
+                    sqlx::query_as("SELECT listener, status, COUNT(*) FROM event_deliveries GROUP BY listener, status ORDER BY listener, status")
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap_or_default();
                 let logs: Vec<String> = servers.iter().map(|s| s.log_tail(30)).collect();
                 panic!("the backlog is still {backlog} after {timeout:?}; deliveries by (listener, status, count): {states:?}\n{}", logs.join("\n"));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Deliveries currently claimed (`running`), by `worker` or by anyone.
+    pub async fn leases(&self, pool: &AnyPool, worker: Option<&str>) -> Vec<Lease> {
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, leased_by, CAST(lease_until AS BIGINT), CAST(attempts AS BIGINT) FROM event_deliveries
+             WHERE status = 'running' AND leased_by IS NOT NULL AND lease_until IS NOT NULL",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("leases query");
+        rows.into_iter()
+            .filter(|(_, by, _, _)| worker.is_none_or(|w| w == by))
+            .map(|(delivery_id, worker, lease_until, attempts)| Lease { delivery_id, worker, lease_until, attempts })
+            .collect()
+    }
+
+    /// The only worker that has delivered anything so far (call it while one server runs).
+    pub async fn only_worker(&self) -> String {
+        let pool = self.pool().await;
+        let workers: Vec<String> = sqlx::query_scalar("SELECT DISTINCT worker FROM delivery_attempts").fetch_all(&pool).await.expect("workers query");
+        pool.close().await;
+        assert_eq!(workers.len(), 1, "expected exactly one worker so far: {workers:?}");
+        workers.into_iter().next().unwrap()
     }
 
     /// The environment every server on this database gets.
@@ -190,6 +202,39 @@ async fn admin_execute(sql: &str) -> Result<(), sqlx::Error> {
     let result = sqlx::query(sql).execute(&pool).await.map(|_| ());
     pool.close().await;
     result
+}
+
+/// A delivery claimed by a worker: it is that worker's until `lease_until` (ms since the epoch).
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub delivery_id: String,
+    pub worker: String,
+    pub lease_until: i64,
+    /// The attempt the claim started (`attempts` after the claim).
+    pub attempts: i64,
+}
+
+/// Pins the moment of a crash to one where `server` is in the middle of deliveries: waits until
+/// it (`worker`, or anyone when `None`) holds a lease, freezes the process (SIGSTOP) so the lease
+/// cannot be finished, and returns the leases it holds. The caller then kills it (SIGKILL).
+/// A process frozen just after it finished is thawed and caught again.
+pub async fn freeze_while_holding_leases(server: &Server, db: &Database, worker: Option<&str>, timeout: Duration) -> Vec<Lease> {
+    let pool = db.pool().await;
+    let started = Instant::now();
+    loop {
+        if !db.leases(&pool, worker).await.is_empty() {
+            server.signal("STOP");
+            let held = db.leases(&pool, worker).await;
+            if !held.is_empty() {
+                pool.close().await;
+                return held;
+            }
+            server.signal("CONT");
+        }
+        server.assert_running();
+        assert!(started.elapsed() < timeout, "{} was never caught holding a lease within {timeout:?}", server.name);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// A `paybus serve` child process. Killed (SIGKILL) and reaped when dropped.
@@ -270,6 +315,13 @@ impl Server {
         let mut child = self.child.lock().unwrap();
         let _ = child.kill();
         let _ = child.wait();
+    }
+
+    /// Sends a signal by name (`STOP`, `CONT`) with the system's `kill`.
+    fn signal(&self, name: &str) {
+        let pid = self.child.lock().unwrap().id();
+        let status = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().expect("kill runs");
+        assert!(status.success(), "kill -{name} {pid} failed");
     }
 
     pub fn assert_running(&self) {
