@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::FromRow;
 
 use super::store::{EventRow, EVENT_COLUMNS};
+use crate::ssr::db::page::bind_all;
 use crate::{
     domain::{
         dto::List,
@@ -360,45 +361,25 @@ pub async fn stats(db: &Db, scope: &Scope, window_minutes: u32, now: i64) -> App
     let since = now - i64::from(window_minutes) * 60_000;
     let first_minute = since.div_euclid(60_000);
 
+    // Read the deliveries first, then the attempts: a delivery seen finished here has its
+    // attempt in the next read, so the page never shows "all done" with outcomes missing.
     let mut w = Where::default();
     w.scope(scope, "tenant_id");
-    w.push("occurred_at >= ?", since);
-    let sql = format!("SELECT type, occurred_at FROM events WHERE {}", w.sql());
-    let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-    for b in &w.binds {
-        q = match b {
-            Bind::Text(v) => q.bind(v.clone()),
-            Bind::Int(v) => q.bind(*v),
-        };
-    }
-    let events = q.fetch_all(&db.pool).await?;
+    w.push("(completed_at IS NULL OR completed_at >= ?)", since);
+    let sql = format!("SELECT listener, status, created_at, completed_at FROM event_deliveries WHERE {}", w.sql());
+    let open = bind_all(sqlx::query_as::<_, (String, String, i64, Option<i64>)>(&sql), &w.binds).fetch_all(&db.pool).await?;
 
     let mut w = Where::default();
     w.scope(scope, "tenant_id");
     w.push("started_at >= ?", since);
     let sql = format!("SELECT listener, delivery_id, attempt, started_at, duration_ms, outcome FROM delivery_attempts WHERE {}", w.sql());
-    let mut q = sqlx::query_as::<_, (String, String, i64, i64, i64, String)>(&sql);
-    for b in &w.binds {
-        q = match b {
-            Bind::Text(v) => q.bind(v.clone()),
-            Bind::Int(v) => q.bind(*v),
-        };
-    }
-    let attempts = q.fetch_all(&db.pool).await?;
+    let attempts = bind_all(sqlx::query_as::<_, (String, String, i64, i64, i64, String)>(&sql), &w.binds).fetch_all(&db.pool).await?;
 
-    // Deliveries open at some point of the window, for the backlog series and the dead counts.
     let mut w = Where::default();
     w.scope(scope, "tenant_id");
-    w.push("(completed_at IS NULL OR completed_at >= ?)", since);
-    let sql = format!("SELECT listener, status, created_at, completed_at FROM event_deliveries WHERE {}", w.sql());
-    let mut q = sqlx::query_as::<_, (String, String, i64, Option<i64>)>(&sql);
-    for b in &w.binds {
-        q = match b {
-            Bind::Text(v) => q.bind(v.clone()),
-            Bind::Int(v) => q.bind(*v),
-        };
-    }
-    let open = q.fetch_all(&db.pool).await?;
+    w.push("occurred_at >= ?", since);
+    let sql = format!("SELECT type, occurred_at FROM events WHERE {}", w.sql());
+    let events = bind_all(sqlx::query_as::<_, (String, i64)>(&sql), &w.binds).fetch_all(&db.pool).await?;
 
     let mut emitted: BTreeMap<String, u64> = BTreeMap::new();
     let minutes = window_minutes as usize;
@@ -463,14 +444,16 @@ pub async fn stats(db: &Db, scope: &Scope, window_minutes: u32, now: i64) -> App
             backlog: backlog_series[slot],
         })
         .collect();
+    // Backlog from the same snapshot as the per-listener counts; dead letters may predate the window.
+    let unfinished: Vec<i64> = open.iter().filter(|(_, status, _, _)| status == "pending" || status == "running").map(|(_, _, created, _)| *created).collect();
     let health = health(db, scope, now).await?;
     Ok(BusStatsOut {
         scope: scope.name().into(),
         window_minutes,
         emitted: emitted.into_iter().map(|(t, c)| TypeCount { event_type: t, count: c }).collect(),
         listeners,
-        backlog: health.backlog,
-        oldest_pending_age_seconds: health.oldest_pending_age_seconds,
+        backlog: unfinished.len() as u64,
+        oldest_pending_age_seconds: unfinished.iter().min().map(|t| ((now - t) / 1000).max(0)),
         dead: health.dead,
         series,
     })

@@ -23,7 +23,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     ssr::{
-        db::page::{Bind, Listing},
+        db::page::{bind_all, Bind, Listing},
         db::PageParams,
         ids::new_id,
         time_util::{from_ms, to_ms},
@@ -136,19 +136,6 @@ fn job_out(row: JobRow) -> ReplayOut {
         created_at: from_ms(row.created_at),
         finished_at: row.finished_at.map(from_ms),
     }
-}
-
-fn bind_all<'q, O>(
-    mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    binds: &'q [Bind],
-) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
-    for b in binds {
-        q = match b {
-            Bind::Text(v) => q.bind(v.as_str()),
-            Bind::Int(v) => q.bind(*v),
-        };
-    }
-    q
 }
 
 /// Records a queued job; [`run`] does the work.

@@ -58,6 +58,20 @@ impl From<i64> for Bind {
     }
 }
 
+/// Binds `binds` in order onto a query.
+pub fn bind_all<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Text(v) => q.bind(v.as_str()),
+            Bind::Int(v) => q.bind(*v),
+        };
+    }
+    q
+}
+
 /// One listable collection: `SELECT {columns} {from_where}`, keyed by `(time_column, key_column)`.
 /// `from_where` binds its own parameters as `$1..$n`, given in `binds`.
 pub struct Listing<'a> {
