@@ -39,6 +39,9 @@ pub enum Command {
     /// Event retention.
     #[command(subcommand)]
     Events(crate::cli_bus::EventsCommand),
+    /// Send signed Stripe events to a running paybus (like the Stripe CLI's trigger).
+    #[command(subcommand)]
+    Stripe(crate::cli_stripe::StripeCommand),
 }
 
 #[derive(Args, Debug, Default)]
@@ -124,6 +127,7 @@ pub async fn run(cli: Cli, mut config: Config) -> Result<(), CliError> {
             let state = startup::build_state(config).await?;
             Ok(crate::cli_bus::replay(&state, args).await?)
         }
+        Command::Stripe(command) => crate::cli_stripe::run(&config, command).await.map_err(|e| CliError::Input(e.to_string())),
         Command::Events(command) => {
             let state = startup::build_state(config).await?;
             Ok(crate::cli_bus::events(&state, command).await?)

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_bus;
 pub mod cli;
 pub mod cli_bus;
+pub mod cli_stripe;
 pub mod metrics;
 pub mod middleware;
 pub mod startup;

@@ -229,3 +229,22 @@ both_backends! {
         assert_eq!(their_audit["data"].as_array().unwrap().len(), 0);
     }
 }
+
+both_backends! {
+    async fn paybus_stripe_trigger_moves_a_payment_through_its_life(app: TestApp) {
+        let Some(app) = spawn(app.backend).await else { return };
+        let owner = app.user(&unique_email("trigger")).await;
+        let config = app::ssr::config::Config::from_sources(&app::ssr::config::Sources::from_pairs([("STRIPE_PLATFORM_WEBHOOK_SECRET", SECRET)])).unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let intent = "pi_triggered_story";
+        for event_type in ["payment_intent.created", "payment_intent.succeeded", "charge.succeeded", "refund.created", "charge.dispute.created"] {
+            let event = paybus_server::cli_stripe::build_event(event_type, &owner.tenant, Some(intent), Some(2000), now).unwrap();
+            let answer = paybus_server::cli_stripe::send(&config, &app.base, serde_json::to_vec(&event).unwrap()).await.unwrap();
+            assert_eq!(answer["status"], "processed", "{event_type}: {answer}");
+        }
+        let (_, list) = app.get("/api/v1/payments", Some(&owner.token)).await;
+        assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+        let payment = &list["data"][0];
+        assert_eq!((payment["status"].as_str(), payment["amount"].as_i64(), payment["amount_refunded"].as_i64()), (Some("disputed"), Some(2000), Some(2000)));
+    }
+}
