@@ -147,7 +147,11 @@ both_backends! {
 
         // Newest first.
         let (status, body) = owner.get(&app, "/api/v1/api-keys?limit=100").await;
-        let created: Vec<String> = list_data(status, &body).iter().map(|k| k["created_at"].as_str().unwrap().to_owned()).collect();
+        // Compared as times: RFC 3339 text drops trailing zeros (".64Z" vs ".642Z"), so strings sort wrong.
+        let created: Vec<time::OffsetDateTime> = list_data(status, &body)
+            .iter()
+            .map(|k| time::OffsetDateTime::parse(k["created_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap())
+            .collect();
         assert!(created.windows(2).all(|w| w[0] >= w[1]), "not newest first: {created:?}");
 
         // Three invitations: pages of 2 and 1.
