@@ -18,7 +18,7 @@ use super::{
 use crate::{
     domain::{
         events::{payloads::DeliveryDead, DomainEvent, EventEnvelope, EventType},
-        DeliveryId, PrefixedId, ReplayJobId, TenantId,
+        DeliveryId, PrefixedId, ReplayJobId,
     },
     error::AppResult,
 };
@@ -54,18 +54,25 @@ impl Dispatcher {
             let mut set = JoinSet::new();
             for (claimed, event) in batch {
                 let bus = self.bus.clone();
-                set.spawn(async move { execute(&bus, claimed, event).await });
+                set.spawn(async move { attempt(&bus, claimed, event).await });
             }
+            let mut finished = Vec::new();
             while let Some(done) = set.join_next().await {
-                pass.claimed += 1;
                 match done {
-                    Ok(NextState::Succeeded) => pass.succeeded += 1,
-                    Ok(NextState::RetryAt(_)) => pass.retried += 1,
-                    Ok(NextState::Dead) => pass.dead += 1,
-                    Ok(NextState::Skipped) => pass.skipped += 1,
+                    Ok(f) => finished.push(f),
                     Err(e) => tracing::error!(error = %e, "delivery task failed"),
                 }
             }
+            for f in &finished {
+                pass.claimed += 1;
+                match f.next {
+                    NextState::Succeeded => pass.succeeded += 1,
+                    NextState::RetryAt(_) => pass.retried += 1,
+                    NextState::Dead => pass.dead += 1,
+                    NextState::Skipped => pass.skipped += 1,
+                }
+            }
+            record_all(&self.bus, finished).await;
         }
     }
 
@@ -75,6 +82,22 @@ impl Dispatcher {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.bus.config.concurrency));
         let mut in_flight = JoinSet::new();
+        // Outcomes are written by one task, many per transaction: under load that is one commit
+        // for a whole batch of deliveries instead of one each.
+        let (outcomes, mut finished) = tokio::sync::mpsc::unbounded_channel::<Finish>();
+        let recorder_bus = self.bus.clone();
+        let recorder = tokio::spawn(async move {
+            while let Some(first) = finished.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 256 {
+                    match finished.try_recv() {
+                        Ok(f) => batch.push(f),
+                        Err(_) => break,
+                    }
+                }
+                record_all(&recorder_bus, batch).await;
+            }
+        });
         loop {
             if *shutdown.borrow() {
                 break;
@@ -88,11 +111,12 @@ impl Dispatcher {
                         for (claimed, event) in batch {
                             let Ok(permit) = slots.clone().try_acquire_owned() else { break };
                             let bus = self.bus.clone();
+                            let outcomes = outcomes.clone();
                             in_flight.spawn(async move {
-                                let next = execute(&bus, claimed, event).await;
+                                let finished = attempt(&bus, claimed, event).await;
+                                let _ = outcomes.send(finished);
                                 drop(permit);
                                 bus.wake.notify_one();
-                                next
                             });
                         }
                     }
@@ -123,6 +147,9 @@ impl Dispatcher {
             tracing::warn!(left = in_flight.len(), "bus drain timed out; unfinished deliveries will be retried after their lease");
             in_flight.abort_all();
         }
+        // Let the recorder write what finished, then stop it.
+        drop(outcomes);
+        let _ = recorder.await;
     }
 
     /// How long to sleep with nothing to do: until the next delivery falls due, at most the
@@ -164,8 +191,21 @@ impl Dispatcher {
     }
 }
 
-/// Runs one claimed delivery and records what happened.
-async fn execute(bus: &Arc<BusInner>, claimed: Claimed, event: Option<Arc<EventEnvelope>>) -> NextState {
+/// One attempt's result, waiting to be recorded.
+pub(crate) struct Finish {
+    claimed: Claimed,
+    event: Option<Arc<EventEnvelope>>,
+    attempt: u32,
+    started_at: i64,
+    duration_ms: i64,
+    outcome: Outcome,
+    error: Option<String>,
+    next: NextState,
+    now: i64,
+}
+
+/// Runs one claimed delivery's listener (no writes: the outcome is recorded by [`record_all`]).
+async fn attempt(bus: &Arc<BusInner>, claimed: Claimed, event: Option<Arc<EventEnvelope>>) -> Finish {
     let started_at = bus.clock.now_ms();
     let wall = std::time::Instant::now();
     let attempt = claimed.attempts.max(1) as u32;
@@ -214,69 +254,80 @@ async fn execute(bus: &Arc<BusInner>, claimed: Claimed, event: Option<Arc<EventE
     let listener_name: &str = &claimed.listener;
     metrics::counter!("paybus_deliveries_total", "listener" => listener_name.to_owned(), "outcome" => outcome.as_str()).increment(1);
     metrics::histogram!("paybus_delivery_duration_seconds", "listener" => listener_name.to_owned()).record(duration_ms as f64 / 1000.0);
-    if let Err(e) = record(bus, &claimed, event.as_deref(), attempt, started_at, duration_ms, outcome, error.as_deref(), next, now).await {
-        // The lease will expire and the delivery run again: at-least-once, never lost.
-        tracing::error!(delivery = %claimed.id, error = %e, "could not record a delivery outcome");
+    Finish { claimed, event, attempt, started_at, duration_ms, outcome, error, next, now }
+}
+
+/// Records outcomes in one transaction (falling back to one each if the batch fails, so one bad
+/// row cannot hold the others back), then feeds successes to the in-process subscribers.
+async fn record_all(bus: &Arc<BusInner>, finished: Vec<Finish>) {
+    if finished.is_empty() {
+        return;
     }
-    if next == NextState::Succeeded {
-        if let (Some(live), Some(event)) = (&bus.live, &event) {
-            if claimed.origin == store::ORIGIN_PUBLISH {
-                live.publish(event.clone()).await;
+    if let Err(e) = record_batch(bus, &finished).await {
+        tracing::warn!(error = %e, batch = finished.len(), "recording a batch of outcomes failed; recording one by one");
+        for f in &finished {
+            if let Err(e) = record_batch(bus, std::slice::from_ref(f)).await {
+                // The lease will expire and the delivery run again: at-least-once, never lost.
+                tracing::error!(delivery = %f.claimed.id, error = %e, "could not record a delivery outcome");
             }
         }
     }
-    next
+    if let Some(live) = &bus.live {
+        for f in &finished {
+            if let (NextState::Succeeded, Some(event)) = (f.next, &f.event) {
+                if f.claimed.origin == store::ORIGIN_PUBLISH {
+                    live.publish(event.clone()).await;
+                }
+            }
+        }
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn record(
-    bus: &Arc<BusInner>,
-    claimed: &Claimed,
-    event: Option<&EventEnvelope>,
-    attempt: u32,
-    started_at: i64,
-    duration_ms: i64,
-    outcome: Outcome,
-    error: Option<&str>,
-    next: NextState,
-    now: i64,
-) -> AppResult<()> {
+async fn record_batch(bus: &Arc<BusInner>, finished: &[Finish]) -> AppResult<()> {
+    let mut tx = bus.db.begin().await?;
+    for f in finished {
+        record(bus, &mut tx, f).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn record(bus: &Arc<BusInner>, tx: &mut crate::ssr::db::Tx, f: &Finish) -> AppResult<()> {
+    let event = f.event.as_deref();
     let tenant = event.and_then(|e| e.tenant_id.as_ref());
     let event_type = event.map(|e| e.event_type.name()).unwrap_or("unknown");
-    let mut tx = bus.db.begin().await?;
     let changed = store::finish(
-        &mut tx,
+        tx,
         &Finished {
-            delivery_id: &claimed.id,
+            delivery_id: &f.claimed.id,
             worker: &bus.worker_id,
-            attempt: i64::from(attempt),
-            listener: &claimed.listener,
+            attempt: i64::from(f.attempt),
+            listener: &f.claimed.listener,
             tenant_id: tenant.map(|t| t.as_str()),
             event_type,
-            started_at,
-            duration_ms,
-            outcome,
-            error,
-            next,
-            now,
+            started_at: f.started_at,
+            duration_ms: f.duration_ms,
+            outcome: f.outcome,
+            error: f.error.as_deref(),
+            next: f.next,
+            now: f.now,
         },
     )
     .await?;
     // A dead letter is itself an event (alerts subscribe to it) — but not for deliveries of
     // that event, or one broken listener would feed itself forever.
-    if changed && next == NextState::Dead && event.is_some_and(|e| e.event_type != EventType::BusDeliveryDead) {
-        let ctx = EventContext::system(tenant.cloned().map(|t: TenantId| t));
+    if changed && f.next == NextState::Dead && event.is_some_and(|e| e.event_type != EventType::BusDeliveryDead) {
+        let ctx = EventContext::system(tenant.cloned());
         let payload = DeliveryDead {
-            delivery_id: claimed.id.clone(),
-            event_id: claimed.event_id.clone(),
+            delivery_id: f.claimed.id.clone(),
+            event_id: f.claimed.event_id.clone(),
             event_type: event_type.to_owned(),
-            listener: claimed.listener.clone(),
-            attempts: attempt,
-            last_error: error.unwrap_or_default().to_owned(),
+            listener: f.claimed.listener.clone(),
+            attempts: f.attempt,
+            last_error: f.error.clone().unwrap_or_default(),
         };
-        super::Bus { inner: bus.clone() }.publish(&mut tx, &ctx, DomainEvent::BusDeliveryDead(payload)).await?;
+        super::Bus { inner: bus.clone() }.publish(tx, &ctx, DomainEvent::BusDeliveryDead(payload)).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
