@@ -5,6 +5,7 @@ pub mod account;
 pub mod api_keys;
 pub mod events;
 pub mod members;
+pub mod payments;
 pub mod tenants;
 
 #[cfg(feature = "ssr")]

@@ -122,6 +122,8 @@ pub struct BusConfig {
     pub poll_interval: Duration,
     /// Deliveries run at once per process.
     pub concurrency: usize,
+    /// After a wake-up, how long to let more commits gather before claiming (0: claim at once).
+    pub batch_wait: Duration,
     pub retention_days: u32,
     /// Time allowed at shutdown for in-flight deliveries to finish.
     pub drain_timeout: Duration,
@@ -219,6 +221,7 @@ impl BusConfig {
             lease,
             poll_interval: Duration::from_millis(src.positive("PAYBUS_BUS_POLL_MS", 5_000)?),
             concurrency: src.positive("PAYBUS_BUS_CONCURRENCY", 32)?.min(1024) as usize,
+            batch_wait: Duration::from_micros(src.parse("PAYBUS_BUS_BATCH_WAIT_US", 1_000_u64)?.min(100_000)),
             retention_days: src.positive("PAYBUS_EVENT_RETENTION_DAYS", 90)?.min(36_500) as u32,
             drain_timeout: Duration::from_millis(src.positive("PAYBUS_BUS_DRAIN_TIMEOUT_MS", 10_000)?),
             health_max_backlog: src.positive("PAYBUS_HEALTH_MAX_BACKLOG", 10_000)?,

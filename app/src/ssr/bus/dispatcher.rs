@@ -135,10 +135,16 @@ impl Dispatcher {
                 continue;
             }
             let wait = self.idle_wait().await;
-            tokio::select! {
-                _ = self.bus.wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => {}
+            let woken = tokio::select! {
+                _ = self.bus.wake.notified() => true,
+                _ = tokio::time::sleep(wait) => false,
+                _ = shutdown.changed() => false,
+            };
+            // A commit wakes us at once; waiting a moment lets the commits right behind it join
+            // the same claim, so a stream of small transactions is claimed and recorded in
+            // batches rather than one write each.
+            if woken && !self.bus.config.batch_wait.is_zero() {
+                tokio::time::sleep(self.bus.config.batch_wait).await;
             }
         }
         let drain = self.bus.config.drain_timeout;

@@ -130,27 +130,13 @@ impl Bus {
             payload: payload.to_string(),
             metadata,
         };
-        store::insert_event(tx, &row).await?;
         let deliveries: Vec<store::NewDelivery> = self
             .inner
             .registry
             .route(event_type)
             .map(|l| store::NewDelivery { id: new_id::<crate::domain::DeliveryId>().to_string(), listener: l.name() })
             .collect();
-        store::insert_deliveries(
-            &mut **tx,
-            id.as_str(),
-            row.tenant_id.as_deref(),
-            event_type.name(),
-            store::ORIGIN_PUBLISH,
-            &deliveries,
-            i64::from(self.inner.config.max_attempts),
-            now,
-        )
-        .await?;
-        if let Some(sql) = self.inner.db.dialect.notify_outbox_sql() {
-            sqlx::query(sql).execute(&mut **tx).await?;
-        }
+        store::insert_published(tx, self.inner.db.dialect, &row, &deliveries, i64::from(self.inner.config.max_attempts)).await?;
         metrics::counter!("paybus_events_published_total", "type" => event_type.name()).increment(1);
         Ok(id)
     }

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, Executor, FromRow};
 
-use crate::ssr::db::{Db, Tx};
+use crate::ssr::db::{dialect::OUTBOX_CHANNEL, Db, Dialect, Tx};
 
 /// The `origin` of a delivery made when the event was published (replays use their job id).
 pub const ORIGIN_PUBLISH: &str = "publish";
@@ -40,6 +40,52 @@ pub async fn insert_event(tx: &mut Tx, e: &EventRow) -> sqlx::Result<()> {
     .bind(&e.metadata)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Writes an event and its first deliveries. On Postgres that is ONE statement (a data-modifying
+/// CTE that also queues the NOTIFY), so publishing costs the same round trips as any single-row
+/// insert; SQLite has no data-modifying CTEs, and its round trips are in-process anyway.
+pub async fn insert_published(tx: &mut Tx, dialect: Dialect, e: &EventRow, deliveries: &[NewDelivery<'_>], max_attempts: i64) -> sqlx::Result<()> {
+    if dialect == Dialect::Sqlite {
+        insert_event(tx, e).await?;
+        insert_deliveries(&mut **tx, &e.id, e.tenant_id.as_deref(), &e.event_type, ORIGIN_PUBLISH, deliveries, max_attempts, e.occurred_at).await?;
+        return Ok(());
+    }
+    // $1..$9 the event; $10 origin, $11 max attempts; then (id, listener) per delivery.
+    let mut sql = String::from(
+        "WITH event AS (INSERT INTO events (id, tenant_id, type, version, occurred_at, actor, actor_type, payload, metadata)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))",
+    );
+    if !deliveries.is_empty() {
+        sql.push_str(
+            ", deliveries AS (INSERT INTO event_deliveries (id, event_id, listener, origin, tenant_id, event_type, status, attempts, max_attempts, next_attempt_at, created_at, updated_at) VALUES ",
+        );
+        for i in 0..deliveries.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, $1, ${}, $10, $2, $3, 'pending', 0, $11, $5, $5, $5)", 12 + 2 * i, 13 + 2 * i));
+        }
+        sql.push(')');
+    }
+    sql.push_str(&format!(" SELECT pg_notify('{OUTBOX_CHANNEL}', '')"));
+    let mut q = sqlx::query(&sql)
+        .bind(&e.id)
+        .bind(&e.tenant_id)
+        .bind(&e.event_type)
+        .bind(e.version)
+        .bind(e.occurred_at)
+        .bind(&e.actor)
+        .bind(&e.actor_type)
+        .bind(&e.payload)
+        .bind(&e.metadata)
+        .bind(ORIGIN_PUBLISH)
+        .bind(max_attempts);
+    for d in deliveries {
+        q = q.bind(d.id.as_str()).bind(d.listener);
+    }
+    q.execute(&mut **tx).await?;
     Ok(())
 }
 

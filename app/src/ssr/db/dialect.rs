@@ -82,17 +82,10 @@ impl Dialect {
             }
         }
     }
-
-    /// Wakes other replicas' dispatchers when the surrounding transaction commits (Postgres
-    /// delivers NOTIFY at commit, and drops it on rollback). SQLite has a single process.
-    pub fn notify_outbox_sql(self) -> Option<&'static str> {
-        match self {
-            Self::Sqlite => None,
-            Self::Postgres => Some("SELECT pg_notify('paybus_outbox', '')"),
-        }
-    }
 }
 
+/// Postgres NOTIFY channel on which commits that published events wake every replica
+/// (delivered at commit, dropped on rollback).
 pub const OUTBOX_CHANNEL: &str = "paybus_outbox";
 
 /// The directory of a `sqlite://path/to/file.db?…` URL, to create before connecting.
