@@ -93,6 +93,10 @@ fn SignedIn(me: MeOut, switch: ServerAction<SwitchTenant>, logout: ServerAction<
                 <A href="/api-keys">"API keys"</A>
                 <A href="/events">"Events"</A>
                 <A href="/bus">"Event bus"</A>
+                <A href="/payments">"Payments"</A>
+                <A href="/disputes">"Disputes"</A>
+                <A href="/refunds">"Refunds"</A>
+                <A href="/webhooks">"Webhooks"</A>
                 <A href="/tenants/new">"New tenant"</A>
                 <a href="/dev/mail">"Dev mailbox"</a>
             </nav>

@@ -7,6 +7,7 @@ mod bus_stats;
 mod events;
 mod members;
 mod overview;
+mod payments;
 mod tenants;
 
 use leptos::prelude::*;
@@ -67,6 +68,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/replays/:id") view=events::ReplayPage/>
                     <Route path=path!("/events/:id") view=events::EventDetailPage/>
                     <Route path=path!("/bus") view=bus_stats::BusStatsPage/>
+                    <Route path=path!("/payments") view=payments::PaymentsPage/>
+                    <Route path=path!("/payments/:id") view=payments::PaymentDetailPage/>
+                    <Route path=path!("/disputes") view=payments::DisputesPage/>
+                    <Route path=path!("/refunds") view=payments::RefundsPage/>
+                    <Route path=path!("/webhooks") view=payments::WebhooksPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
                     <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
                 </ParentRoute>

@@ -224,6 +224,9 @@ pub async fn freeze_while_holding_leases(server: &Server, db: &Database, worker:
     loop {
         if !db.leases(&pool, worker).await.is_empty() {
             server.signal("STOP");
+            // A COMMIT the server sent just before it stopped still lands: let it, so what we
+            // read next is what the frozen process really holds.
+            tokio::time::sleep(Duration::from_millis(300)).await;
             let held = db.leases(&pool, worker).await;
             if !held.is_empty() {
                 pool.close().await;
