@@ -182,8 +182,11 @@ both_backends! {
         assert_eq!((payment["amount"].as_i64(), payment["amount_refunded"].as_i64(), payment["currency"].as_str()), (Some(5000), Some(1500), Some("usd")));
         let (_, big) = app.get("/api/v1/payments?amount_gte=6000", Some(&owner.token)).await;
         assert_eq!(big["data"].as_array().unwrap().len(), 0);
-        let (status, err) = app.get("/api/v1/payments?status=paid", Some(&owner.token)).await;
-        assert_eq!(error_code(status, &err, StatusCode::BAD_REQUEST), "parameter_invalid");
+        for path in ["/api/v1/payments?status=paid", "/api/v1/refunds?status=paid", "/api/v1/disputes?status=paid", "/api/v1/webhook-events?status=paid"] {
+            let (status, err) = app.get(path, Some(&owner.token)).await;
+            assert_eq!(error_code(status, &err, StatusCode::BAD_REQUEST), "parameter_invalid", "{path}");
+            assert_eq!(err["error"]["param"], "status");
+        }
 
         let id = payment["id"].as_str().unwrap();
         let (_, timeline) = app.get(&format!("/api/v1/payments/{id}/timeline"), Some(&owner.token)).await;

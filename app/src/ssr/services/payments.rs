@@ -216,16 +216,25 @@ pub struct ChildQuery {
     pub ending_before: Option<String>,
 }
 
+pub const REFUND_STATUSES: [&str; 5] = ["pending", "requires_action", "succeeded", "failed", "canceled"];
+pub const DISPUTE_STATUSES: [&str; 7] =
+    ["warning_needs_response", "warning_under_review", "warning_closed", "needs_response", "under_review", "won", "lost"];
+pub const WEBHOOK_STATUSES: [&str; 7] = ["received", "processed", "duplicate", "ignored", "unassigned", "unparsed", "rejected"];
+
 impl ChildQuery {
-    fn filter(&self, tenant: &str) -> Filter {
+    /// `allowed`: the statuses this list knows; anything else is a client mistake, not an empty list.
+    fn filter(&self, tenant: &str, allowed: &[&str]) -> AppResult<Filter> {
         let mut f = Filter::new(tenant);
         if let Some(s) = &self.status {
+            if !allowed.contains(&s.as_str()) {
+                return Err(AppError::invalid("parameter_invalid", format!("status must be one of {}", allowed.join(", ")), Some("status")));
+            }
             f.and("status = ?", s.as_str());
         }
         if let Some(p) = &self.payment {
             f.and("payment_id = ?", p.as_str());
         }
-        f
+        Ok(f)
     }
 
     pub fn page(&self) -> PageParams {
@@ -264,7 +273,7 @@ fn refund_out(r: RefundRow) -> RefundOut {
 
 pub async fn refunds(state: &AppState, access: &TenantAccess, query: &ChildQuery) -> AppResult<List<RefundOut>> {
     access.require(Action::PaymentsRead)?;
-    let f = query.filter(access.tenant_id.as_str());
+    let f = query.filter(access.tenant_id.as_str(), &REFUND_STATUSES)?;
     let from_where = format!("FROM refunds WHERE {}", f.sql);
     let listing = Listing { columns: REFUND_COLUMNS, from_where: &from_where, time_column: "created_at", key_column: "id", binds: f.binds };
     let (rows, has_more): (Vec<RefundRow>, bool) = listing.fetch(&state.db, &query.page()).await?;
@@ -302,7 +311,7 @@ fn dispute_out(r: DisputeRow) -> DisputeOut {
 
 pub async fn disputes(state: &AppState, access: &TenantAccess, query: &ChildQuery) -> AppResult<List<DisputeOut>> {
     access.require(Action::PaymentsRead)?;
-    let f = query.filter(access.tenant_id.as_str());
+    let f = query.filter(access.tenant_id.as_str(), &DISPUTE_STATUSES)?;
     let from_where = format!("FROM disputes WHERE {}", f.sql);
     let listing = Listing { columns: DISPUTE_COLUMNS, from_where: &from_where, time_column: "created_at", key_column: "id", binds: f.binds };
     let (rows, has_more): (Vec<DisputeRow>, bool) = listing.fetch(&state.db, &query.page()).await?;
@@ -334,10 +343,10 @@ struct WebhookRow {
 
 pub async fn webhook_events(state: &AppState, access: &TenantAccess, query: &ChildQuery) -> AppResult<List<WebhookEventOut>> {
     access.require(Action::WebhookEventsRead)?;
-    let mut f = Filter::new(access.tenant_id.as_str());
-    if let Some(s) = &query.status {
-        f.and("status = ?", s.as_str());
+    if query.payment.is_some() {
+        return Err(AppError::invalid("parameter_unknown", "the webhook audit cannot be filtered by payment", Some("payment")));
     }
+    let f = ChildQuery { payment: None, ..query.clone() }.filter(access.tenant_id.as_str(), &WEBHOOK_STATUSES)?;
     let from_where = format!("FROM webhook_events WHERE {}", f.sql);
     let listing = Listing {
         columns: "id, stripe_event_id, type, account, source, status, error, received_at",
@@ -422,7 +431,7 @@ pub async fn export_page(state: &AppState, access: &TenantAccess, kind: Export, 
             (lines, more, last)
         }
         Export::Refunds => {
-            let f = children.filter(tenant);
+            let f = children.filter(tenant, &REFUND_STATUSES)?;
             let from_where = format!("FROM refunds WHERE {}", f.sql);
             let listing = Listing { columns: REFUND_COLUMNS, from_where: &from_where, time_column: "created_at", key_column: "id", binds: f.binds };
             let (rows, more): (Vec<RefundRow>, bool) = listing.fetch(&state.db, &page).await?;
@@ -440,7 +449,7 @@ pub async fn export_page(state: &AppState, access: &TenantAccess, kind: Export, 
             (lines, more, last)
         }
         Export::Disputes => {
-            let f = children.filter(tenant);
+            let f = children.filter(tenant, &DISPUTE_STATUSES)?;
             let from_where = format!("FROM disputes WHERE {}", f.sql);
             let listing = Listing { columns: DISPUTE_COLUMNS, from_where: &from_where, time_column: "created_at", key_column: "id", binds: f.binds };
             let (rows, more): (Vec<DisputeRow>, bool) = listing.fetch(&state.db, &page).await?;
