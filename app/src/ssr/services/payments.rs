@@ -160,10 +160,7 @@ fn payment_out(r: PaymentRow) -> PaymentOut {
 
 pub async fn list(state: &AppState, access: &TenantAccess, query: &PaymentQuery) -> AppResult<List<PaymentOut>> {
     access.require(Action::PaymentsRead)?;
-    let f = query.filter(access.tenant_id.as_str())?;
-    let from_where = format!("FROM payments WHERE {}", f.sql);
-    let listing = Listing { columns: PAYMENT_COLUMNS, from_where: &from_where, time_column: "created_at", key_column: "id", binds: f.binds };
-    let (rows, has_more): (Vec<PaymentRow>, bool) = listing.fetch(&state.db, &query.page()).await?;
+    let (rows, has_more) = page_of::<PaymentRow>(state, "payments", PAYMENT_COLUMNS, query.filter(access.tenant_id.as_str())?, &query.page()).await?;
     Ok(List::new(rows.into_iter().map(payment_out).collect(), has_more))
 }
 
@@ -273,10 +270,8 @@ fn refund_out(r: RefundRow) -> RefundOut {
 
 pub async fn refunds(state: &AppState, access: &TenantAccess, query: &ChildQuery) -> AppResult<List<RefundOut>> {
     access.require(Action::PaymentsRead)?;
-    let f = query.filter(access.tenant_id.as_str(), &REFUND_STATUSES)?;
-    let from_where = format!("FROM refunds WHERE {}", f.sql);
-    let listing = Listing { columns: REFUND_COLUMNS, from_where: &from_where, time_column: "created_at", key_column: "id", binds: f.binds };
-    let (rows, has_more): (Vec<RefundRow>, bool) = listing.fetch(&state.db, &query.page()).await?;
+    let filter = query.filter(access.tenant_id.as_str(), &REFUND_STATUSES)?;
+    let (rows, has_more) = page_of::<RefundRow>(state, "refunds", REFUND_COLUMNS, filter, &query.page()).await?;
     Ok(List::new(rows.into_iter().map(refund_out).collect(), has_more))
 }
 
@@ -311,10 +306,8 @@ fn dispute_out(r: DisputeRow) -> DisputeOut {
 
 pub async fn disputes(state: &AppState, access: &TenantAccess, query: &ChildQuery) -> AppResult<List<DisputeOut>> {
     access.require(Action::PaymentsRead)?;
-    let f = query.filter(access.tenant_id.as_str(), &DISPUTE_STATUSES)?;
-    let from_where = format!("FROM disputes WHERE {}", f.sql);
-    let listing = Listing { columns: DISPUTE_COLUMNS, from_where: &from_where, time_column: "created_at", key_column: "id", binds: f.binds };
-    let (rows, has_more): (Vec<DisputeRow>, bool) = listing.fetch(&state.db, &query.page()).await?;
+    let filter = query.filter(access.tenant_id.as_str(), &DISPUTE_STATUSES)?;
+    let (rows, has_more) = page_of::<DisputeRow>(state, "disputes", DISPUTE_COLUMNS, filter, &query.page()).await?;
     Ok(List::new(rows.into_iter().map(dispute_out).collect(), has_more))
 }
 
@@ -404,71 +397,55 @@ pub enum Export {
     Disputes,
 }
 
+/// One page of a ledger table under `filter`, keyset-paginated by creation time.
+async fn page_of<T>(state: &AppState, table: &str, columns: &str, filter: Filter, page: &PageParams) -> AppResult<(Vec<T>, bool)>
+where
+    T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let from_where = format!("FROM {table} WHERE {}", filter.sql);
+    Listing { columns, from_where: &from_where, time_column: "created_at", key_column: "id", binds: filter.binds }.fetch(&state.db, page).await
+}
+
+fn csv_line(fields: &[String]) -> String {
+    fields.iter().map(|v| csv_field(v)).collect::<Vec<_>>().join(",")
+}
+
 /// The next page of an export. Stripe ids are left out on purpose: an export goes to
 /// spreadsheets and accountants, who need our ids and the money, not Stripe internals.
 pub async fn export_page(state: &AppState, access: &TenantAccess, kind: Export, payments: &PaymentQuery, children: &ChildQuery, after: Option<String>) -> AppResult<CsvPage> {
     access.require(Action::PaymentsExport)?;
     let page = PageParams { limit: Some(100), starting_after: after, ending_before: None };
     let tenant = access.tenant_id.as_str();
-    let (lines, has_more, last) = match kind {
+    let (lines, has_more): (Vec<(String, String)>, bool) = match kind {
         Export::Payments => {
-            let f = payments.filter(tenant)?;
-            let from_where = format!("FROM payments WHERE {}", f.sql);
-            let listing = Listing { columns: PAYMENT_COLUMNS, from_where: &from_where, time_column: "created_at", key_column: "id", binds: f.binds };
-            let (rows, more): (Vec<PaymentRow>, bool) = listing.fetch(&state.db, &page).await?;
-            let last = rows.last().map(|r| r.id.clone());
-            let lines = rows
-                .into_iter()
-                .map(|r| {
-                    [r.id, rfc3339(r.created_at), r.status, r.amount.to_string(), r.currency, r.amount_captured.to_string(), r.amount_refunded.to_string(),
-                        r.amount_disputed.to_string(), r.amount_disputed_lost.to_string(), r.customer_email.unwrap_or_default()]
-                    .iter()
-                    .map(|v| csv_field(v))
-                    .collect::<Vec<_>>()
-                    .join(",")
-                })
-                .collect();
-            (lines, more, last)
+            let (rows, more) = page_of::<PaymentRow>(state, "payments", PAYMENT_COLUMNS, payments.filter(tenant)?, &page).await?;
+            let lines = rows.into_iter().map(|r| {
+                let line = csv_line(&[r.id.clone(), rfc3339(r.created_at), r.status, r.amount.to_string(), r.currency, r.amount_captured.to_string(),
+                    r.amount_refunded.to_string(), r.amount_disputed.to_string(), r.amount_disputed_lost.to_string(), r.customer_email.unwrap_or_default()]);
+                (r.id, line)
+            });
+            (lines.collect(), more)
         }
         Export::Refunds => {
-            let f = children.filter(tenant, &REFUND_STATUSES)?;
-            let from_where = format!("FROM refunds WHERE {}", f.sql);
-            let listing = Listing { columns: REFUND_COLUMNS, from_where: &from_where, time_column: "created_at", key_column: "id", binds: f.binds };
-            let (rows, more): (Vec<RefundRow>, bool) = listing.fetch(&state.db, &page).await?;
-            let last = rows.last().map(|r| r.id.clone());
-            let lines = rows
-                .into_iter()
-                .map(|r| {
-                    [r.id, rfc3339(r.created_at), r.payment_id, r.amount.to_string(), r.currency, r.status, r.reason.unwrap_or_default()]
-                        .iter()
-                        .map(|v| csv_field(v))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .collect();
-            (lines, more, last)
+            let (rows, more) = page_of::<RefundRow>(state, "refunds", REFUND_COLUMNS, children.filter(tenant, &REFUND_STATUSES)?, &page).await?;
+            let lines = rows.into_iter().map(|r| {
+                let line = csv_line(&[r.id.clone(), rfc3339(r.created_at), r.payment_id, r.amount.to_string(), r.currency, r.status, r.reason.unwrap_or_default()]);
+                (r.id, line)
+            });
+            (lines.collect(), more)
         }
         Export::Disputes => {
-            let f = children.filter(tenant, &DISPUTE_STATUSES)?;
-            let from_where = format!("FROM disputes WHERE {}", f.sql);
-            let listing = Listing { columns: DISPUTE_COLUMNS, from_where: &from_where, time_column: "created_at", key_column: "id", binds: f.binds };
-            let (rows, more): (Vec<DisputeRow>, bool) = listing.fetch(&state.db, &page).await?;
-            let last = rows.last().map(|r| r.id.clone());
-            let lines = rows
-                .into_iter()
-                .map(|r| {
-                    [r.id, rfc3339(r.created_at), r.payment_id, r.amount.to_string(), r.currency, r.reason, r.status,
-                        r.evidence_due_by.map(|s| rfc3339(s * 1000)).unwrap_or_default()]
-                    .iter()
-                    .map(|v| csv_field(v))
-                    .collect::<Vec<_>>()
-                    .join(",")
-                })
-                .collect();
-            (lines, more, last)
+            let (rows, more) = page_of::<DisputeRow>(state, "disputes", DISPUTE_COLUMNS, children.filter(tenant, &DISPUTE_STATUSES)?, &page).await?;
+            let lines = rows.into_iter().map(|r| {
+                let due = r.evidence_due_by.map(|s| rfc3339(s * 1000)).unwrap_or_default();
+                let line = csv_line(&[r.id.clone(), rfc3339(r.created_at), r.payment_id, r.amount.to_string(), r.currency, r.reason, r.status, due]);
+                (r.id, line)
+            });
+            (lines.collect(), more)
         }
     };
-    Ok(CsvPage { lines, next: if has_more { last } else { None } })
+    let last = lines.last().map(|(id, _)| id.clone());
+    Ok(CsvPage { lines: lines.into_iter().map(|(_, line)| line).collect(), next: if has_more { last } else { None } })
 }
 
 #[cfg(test)]
