@@ -7,12 +7,28 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
 
 const BASE = process.env.PAYBUS_E2E_URL ?? 'http://127.0.0.1:3000';
 const CHROMIUM = process.env.PAYBUS_E2E_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'screenshots');
 const PASSWORD = 'correct horse battery staple';
+const WEBHOOK_SECRET = process.env.PAYBUS_E2E_WEBHOOK_SECRET ?? 'whsec_e2e';
+
+/** Posts a Stripe event to /webhook, signed the way Stripe signs it. */
+async function stripeEvent(type, object) {
+  const created = Math.floor(Date.now() / 1000);
+  const body = JSON.stringify({
+    id: `evt_e2e${Math.random().toString(36).slice(2)}`, object: 'event', type, created,
+    api_version: '2025-03-31.basil', livemode: false, data: { object },
+  });
+  const signature = createHmac('sha256', WEBHOOK_SECRET).update(`${created}.${body}`).digest('hex');
+  const response = await fetch(`${BASE}/webhook`, {
+    method: 'POST', body, headers: { 'content-type': 'application/json', 'stripe-signature': `t=${created},v1=${signature}` },
+  });
+  assert.equal(response.status, 200, await response.text());
+}
 
 let browser;
 let page;
@@ -142,4 +158,23 @@ test('a merchant signs up, logs in, switches tenant and creates an API key shown
   await page.waitForSelector('#bus-stats svg[data-chart="events"]');
   assert.ok(await page.$('svg[data-chart="backlog"]'));
   await page.screenshot({ path: join(SCREENSHOTS, 'event-bus.png'), fullPage: true });
+
+  // Stripe tells us about a payment, a partial refund and a dispute; the ledger pages show it.
+  const tenant = (await (await fetch(`${BASE}/api/v1/tenant`, { headers: { authorization: `Bearer ${secret}` } })).json()).id;
+  const metadata = { paybus_tenant: tenant };
+  const base = { id: 'pi_e2eStory', object: 'payment_intent', amount: 4200, currency: 'usd', created: 1_800_000_000, metadata };
+  await stripeEvent('payment_intent.created', { ...base, status: 'requires_payment_method', amount_received: 0 });
+  await stripeEvent('payment_intent.succeeded', { ...base, status: 'succeeded', amount_received: 4200, receipt_email: 'buyer@example.com' });
+  await stripeEvent('refund.created', { id: 're_e2eStory', object: 'refund', amount: 1000, currency: 'usd', status: 'succeeded',
+    payment_intent: 'pi_e2eStory', charge: 'ch_e2eStory', created: 1_800_000_100, metadata });
+  await visit('/payments');
+  await page.waitForSelector('#payments-table td:has-text("buyer@example.com")');
+  assert.match(await page.textContent('#payments-table'), /partially_refunded|Partially refunded/i);
+  await page.click('#payments-table a[href^="/payments/pay_"]');
+  await page.waitForSelector('#payment-timeline');
+  const timeline = await page.textContent('#payment-timeline');
+  for (const step of ['Payment created', 'Payment succeeded', 'Refund created']) {
+    assert.ok(timeline.includes(step), `${step} missing from the timeline: ${timeline}`);
+  }
+  await page.screenshot({ path: join(SCREENSHOTS, 'payment.png'), fullPage: true });
 });
