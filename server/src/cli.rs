@@ -149,7 +149,11 @@ async fn serve(config: Config) -> Result<(), CliError> {
     let url = format!("http://{}", app.local_addr());
     if demo {
         let login = services::demo::ensure(app.state()).await?;
+        let payments = crate::demo_ledger::seed(app.state()).await?;
         println!("demo login: {} / {}", login.email, login.password);
+        if payments > 0 {
+            println!("demo: {payments} payments ingested for Demo Store (through the webhook code path)");
+        }
     }
     if services::mailbox::enabled(app.state()) {
         println!("mail: development transport; messages are not sent, read them at {url}/dev/mail");

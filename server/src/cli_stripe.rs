@@ -106,6 +106,10 @@ pub fn build_event(event_type: &str, tenant: &str, payment_intent: Option<&str>,
     if matches!(kind, "refund" | "dispute") {
         object["charge"] = json!(charge);
     }
+    if kind == "dispute" {
+        // Stripe's example is long past due; a triggered dispute is a fresh one, due in a week.
+        object["evidence_details"]["due_by"] = json!(now + 7 * 86_400);
+    }
     if let Some(amount) = amount {
         for field in ["amount", "amount_captured", "amount_received", "amount_total"] {
             if object.get(field).is_some_and(|v| v.as_i64().unwrap_or(0) > 0) {

@@ -8,6 +8,7 @@ pub mod bench_bus;
 pub mod cli;
 pub mod cli_bus;
 pub mod cli_stripe;
+pub mod demo_ledger;
 pub mod metrics;
 pub mod middleware;
 pub mod startup;
