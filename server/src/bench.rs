@@ -41,6 +41,8 @@ pub struct BenchArgs {
 pub enum BenchSuite {
     /// Event bus throughput and latency: in memory, and durable on SQLite and Postgres.
     Bus(crate::bench_bus::BusBenchArgs),
+    /// Signed Stripe webhook ingest over HTTP on SQLite and Postgres, beside raw inserts.
+    Webhook(crate::bench_webhook::WebhookBenchArgs),
 }
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -57,8 +59,10 @@ fn rss_kib() -> Option<u64> {
 }
 
 pub async fn run(args: BenchArgs, base: &Config) -> Result<(), Box<dyn std::error::Error>> {
-    if let Some(BenchSuite::Bus(bus)) = args.suite {
-        return crate::bench_bus::run(bus).await;
+    match args.suite {
+        Some(BenchSuite::Bus(bus)) => return crate::bench_bus::run(bus).await,
+        Some(BenchSuite::Webhook(webhook)) => return crate::bench_webhook::run(webhook).await,
+        None => {}
     }
     let dir = std::env::temp_dir().join(format!("paybus-bench-{}", std::process::id()));
     let url = args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()));

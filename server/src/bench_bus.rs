@@ -38,7 +38,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::bench::{ms, percentile};
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+pub(crate) type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[derive(Args, Debug)]
 pub struct BusBenchArgs {
@@ -445,14 +445,14 @@ fn shares(m: usize, publishers: usize) -> Vec<usize> {
 }
 
 /// A database created for this run on the given server and dropped after it.
-struct ScratchPostgres {
+pub(crate) struct ScratchPostgres {
     admin: sqlx::PgConnection,
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl ScratchPostgres {
-    async fn create(admin_url: &str) -> BenchResult<Self> {
+    pub(crate) async fn create(admin_url: &str) -> BenchResult<Self> {
         let mut admin = tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(admin_url))
             .await
             .map_err(|_| "no answer within 5 s")??;
@@ -462,7 +462,7 @@ impl ScratchPostgres {
         Ok(Self { admin, name, url })
     }
 
-    async fn drop_database(mut self) {
+    pub(crate) async fn drop_database(mut self) {
         // FORCE: a connection the pool has not closed yet must not keep the scratch database alive.
         if let Err(e) = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut self.admin).await {
             println!("could not drop the scratch database {}: {e}", self.name);
@@ -488,7 +488,7 @@ fn with_database(url: &str, name: &str) -> Option<String> {
 }
 
 /// The URL without its password, for messages.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
             Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
