@@ -21,6 +21,9 @@ pub fn start(state: &AppState) -> Background {
     let (stop, stopped) = watch::channel(false);
     let dispatcher = state.config.bus.dispatch.then(|| tokio::spawn(state.bus.dispatcher().run(stopped.clone())));
     let mut others = vec![spawn_session_sweeper(state.clone()), spawn_retention(state.clone())];
+    if state.config.stripe.secret_key.is_some() && !state.config.stripe.reconcile_interval.is_zero() {
+        others.push(spawn_reconciliation(state.clone()));
+    }
     if state.config.bus.dispatch {
         let bus = state.bus.clone();
         others.push(tokio::spawn(async move {
@@ -82,6 +85,25 @@ fn spawn_retention(state: AppState) -> JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(events = n, "archived events past retention"),
                 Err(e) => tracing::warn!(error = %e, "archiving failed"),
+            }
+        }
+    })
+}
+
+/// Pulls Stripe's undelivered events on a schedule (first run one interval after start, so a
+/// restart loop cannot hammer Stripe). Replicas may overlap harmlessly: ingest dedupes by event id.
+fn spawn_reconciliation(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let every = state.config.stripe.reconcile_interval;
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tick.tick().await;
+            match app::ssr::ledger::reconcile::sweep_all(&state).await {
+                Ok(runs) => {
+                    let recovered: i64 = runs.iter().map(|r| r.ingested).sum();
+                    tracing::info!(runs = runs.len(), recovered, "reconciliation sweep done");
+                }
+                Err(e) => tracing::warn!(error = %e, "reconciliation sweep failed"),
             }
         }
     })

@@ -129,3 +129,11 @@ prefixed_id!(/// An append-only money movement on a payment.
     TransactionId, "txn");
 prefixed_id!(/// One entry of a payment's timeline.
     TimelineEntryId, "tml");
+prefixed_id!(/// A refund paybus asked Stripe for; it reserves its amount until the ledger shows it.
+    RefundRequestId, "rfq");
+prefixed_id!(/// A product sold through hosted checkout, optionally with a purchase limit.
+    ProductId, "prd");
+prefixed_id!(/// A hosted Stripe Checkout Session created through paybus.
+    CheckoutSessionId, "cks");
+prefixed_id!(/// One run of the reconciliation sweeper over Stripe's undelivered events.
+    ReconciliationRunId, "rec");

@@ -6,11 +6,14 @@ pub mod email;
 pub mod events;
 pub mod ids;
 pub mod ledger;
+pub mod money;
 pub mod name;
 pub mod password;
 pub mod role;
+pub mod stripe_out;
 
 pub use email::EmailAddress;
+pub use money::{Currency, Money};
 pub use ids::*;
 pub use name::Name;
 pub use password::Password;

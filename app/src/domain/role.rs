@@ -71,6 +71,11 @@ impl Role {
             Action::EventsReplay | Action::DeliveriesRetry => &[Owner, Admin, Developer],
             Action::PaymentsRead => &[Owner, Admin, Developer, Analyst, Viewer],
             Action::PaymentsExport | Action::WebhookEventsRead => &[Owner, Admin, Developer, Analyst],
+            // Money moves and the merchant's Stripe account: admins and owners only.
+            Action::ConnectManage | Action::CheckoutCreate | Action::PaymentsCapture | Action::PaymentsCancel
+            | Action::RefundsCreate | Action::ProductsManage => &[Owner, Admin],
+            Action::ConnectRead | Action::ProductsRead | Action::ReconciliationRead => &[Owner, Admin, Developer, Analyst],
+            Action::ReconciliationRun => &[Owner, Admin, Developer],
         };
         allowed.contains(&self)
     }
@@ -109,10 +114,22 @@ pub enum Action {
     PaymentsExport,
     /// The Stripe webhook audit (raw events and errors).
     WebhookEventsRead,
+    /// Create the tenant's Connect account, onboarding and Express dashboard links.
+    ConnectManage,
+    ConnectRead,
+    CheckoutCreate,
+    PaymentsCapture,
+    PaymentsCancel,
+    RefundsCreate,
+    ProductsManage,
+    ProductsRead,
+    /// The reconciliation sweeper's runs, and running it now.
+    ReconciliationRead,
+    ReconciliationRun,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 28] = [
         Action::TenantRead,
         Action::TenantUpdate,
         Action::MembersRead,
@@ -131,6 +148,16 @@ impl Action {
         Action::PaymentsRead,
         Action::PaymentsExport,
         Action::WebhookEventsRead,
+        Action::ConnectManage,
+        Action::ConnectRead,
+        Action::CheckoutCreate,
+        Action::PaymentsCapture,
+        Action::PaymentsCancel,
+        Action::RefundsCreate,
+        Action::ProductsManage,
+        Action::ProductsRead,
+        Action::ReconciliationRead,
+        Action::ReconciliationRun,
     ];
 }
 

@@ -58,6 +58,16 @@ pub struct StripeConfig {
     pub secret_key: Option<Secret>,
     pub platform_webhook_secrets: Vec<Secret>,
     pub api_base: String,
+    /// Longest one Stripe API call may take (`PAYBUS_STRIPE_TIMEOUT_MS`).
+    pub timeout: Duration,
+    /// Checkout sessions one client IP may create per window (`PAYBUS_CHECKOUT_LIMIT_PER_IP`,
+    /// `PAYBUS_CHECKOUT_LIMIT_WINDOW_SECS`; default 10 per hour).
+    pub checkout_limit_per_ip: RateLimit,
+    /// Largest amount one checkout may charge, in US cents (`PAYBUS_CHECKOUT_MAX_AMOUNT_USD_CENTS`).
+    pub checkout_max_amount_usd_cents: i64,
+    /// How often the reconciliation sweeper runs; 0 turns it off
+    /// (`PAYBUS_STRIPE_RECONCILE_INTERVAL_SECS`).
+    pub reconcile_interval: Duration,
 }
 
 /// argon2id cost. The default follows OWASP's recommendation (19 MiB, 2 passes, 1 lane).
@@ -370,6 +380,13 @@ impl Config {
                 secret_key: src.secret("STRIPE_SECRET_KEY"),
                 platform_webhook_secrets,
                 api_base: src.get("PAYBUS_STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+                timeout: Duration::from_millis(src.positive("PAYBUS_STRIPE_TIMEOUT_MS", 20_000)?),
+                checkout_limit_per_ip: RateLimit {
+                    max: src.positive("PAYBUS_CHECKOUT_LIMIT_PER_IP", 10)? as u32,
+                    window: Duration::from_secs(src.positive("PAYBUS_CHECKOUT_LIMIT_WINDOW_SECS", 3600)?),
+                },
+                checkout_max_amount_usd_cents: src.positive("PAYBUS_CHECKOUT_MAX_AMOUNT_USD_CENTS", 10_000_000)? as i64,
+                reconcile_interval: Duration::from_secs(src.parse("PAYBUS_STRIPE_RECONCILE_INTERVAL_SECS", 3600_u64)?),
             },
             allow_private_webhook_targets: src.flag("PAYBUS_ALLOW_PRIVATE_WEBHOOK_TARGETS", false)?,
             site_root: src.get("LEPTOS_SITE_ROOT").or_else(|| src.get("PAYBUS_SITE_ROOT")).unwrap_or_else(|| "target/site".into()),

@@ -24,6 +24,7 @@ pub struct AppState {
 pub struct Limits {
     pub login_per_ip: RateLimiter,
     pub login_per_account: RateLimiter,
+    pub checkout_per_ip: RateLimiter,
 }
 
 impl Limits {
@@ -31,6 +32,7 @@ impl Limits {
         Self {
             login_per_ip: RateLimiter::new(config.login_limit_per_ip),
             login_per_account: RateLimiter::new(config.login_limit_per_account),
+            checkout_per_ip: RateLimiter::new(config.stripe.checkout_limit_per_ip),
         }
     }
 }

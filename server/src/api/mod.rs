@@ -8,6 +8,7 @@ pub mod identity;
 pub mod members;
 pub mod openapi;
 pub mod payments;
+pub mod stripe_out;
 pub mod tenants;
 pub mod webhook;
 
@@ -27,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .merge(api_keys::router())
         .merge(events::router())
         .merge(payments::router())
+        .merge(stripe_out::router())
+        .merge(stripe_out::money_router())
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })
         .method_not_allowed_fallback(|method: axum::http::Method| async move { AppError::MethodNotAllowed { method: method.to_string() } })

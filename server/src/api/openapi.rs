@@ -7,7 +7,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api_keys, events, health, identity, members, payments, tenants};
+use super::{api_keys, events, health, identity, members, payments, stripe_out, tenants};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,10 @@ use super::{api_keys, events, health, identity, members, payments, tenants};
         events::start_replay, events::replay, events::replays, events::stats,
         payments::list, payments::detail, payments::timeline, payments::refunds, payments::disputes, payments::dispute,
         payments::webhook_events, payments::export_payments, payments::export_refunds, payments::export_disputes,
+        stripe_out::create_connect_account, stripe_out::connect_account, stripe_out::create_account_link, stripe_out::express_login_link,
+        stripe_out::create_checkout_session, stripe_out::list_checkout_sessions, stripe_out::create_product, stripe_out::list_products,
+        stripe_out::product, stripe_out::capture, stripe_out::cancel, stripe_out::create_refund,
+        stripe_out::reconciliation_runs, stripe_out::reconcile_now,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("api_key" = [])),

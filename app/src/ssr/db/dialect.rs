@@ -84,6 +84,18 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// Appended to a `SELECT` that reads a row the transaction will decide on (a payment's
+    /// refundable amount). Postgres locks the row; SQLite's write transactions (`BEGIN IMMEDIATE`)
+    /// already exclude every other writer.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
 /// Postgres NOTIFY channel on which commits that published events wake every replica
 /// (delivered at commit, dropped on rollback).
 pub const OUTBOX_CHANNEL: &str = "paybus_outbox";

@@ -439,6 +439,8 @@ async fn apply_payment(bus: &Bus, tx: &mut Tx, ctx: &EventContext, tenant: &Tena
                     id
                 }
             };
+            let request_id = event.data.object.get("metadata").and_then(|m| m.get("paybus_refund_request")).and_then(|v| v.as_str());
+            super::refund_requests::settle(tx, tenant.as_str(), stripe_id, request_id, now).await?;
             let payload = RefundChanged {
                 refund_id: refund_id.clone(),
                 stripe_id: Some(stripe_id.clone()),

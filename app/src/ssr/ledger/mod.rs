@@ -3,3 +3,5 @@
 pub mod model;
 pub mod stripe_event;
 pub mod ingest;
+pub mod refund_requests;
+pub mod reconcile;

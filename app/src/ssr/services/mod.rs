@@ -3,11 +3,16 @@
 //! its [`Action`](crate::domain::Action) before touching data.
 
 pub mod api_keys;
+pub mod checkout;
+pub mod connect;
 pub mod convert;
 pub mod demo;
 pub mod events;
 pub mod identity;
 pub mod mailbox;
 pub mod members;
+pub mod payment_actions;
 pub mod payments;
+pub mod products;
+pub mod stripe_access;
 pub mod tenants;

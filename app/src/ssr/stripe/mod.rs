@@ -1,3 +1,5 @@
-//! Stripe: verifying what it sends us.
+//! Stripe: verifying what it sends us, and calling it.
+
+pub mod client;
 
 pub mod signature;
