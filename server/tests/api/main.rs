@@ -4,4 +4,6 @@ mod helpers;
 
 mod events;
 mod identity;
+mod stripe_double;
+mod stripe_out;
 mod webhook;
