@@ -97,6 +97,8 @@ fn SignedIn(me: MeOut, switch: ServerAction<SwitchTenant>, logout: ServerAction<
                 <A href="/disputes">"Disputes"</A>
                 <A href="/refunds">"Refunds"</A>
                 <A href="/webhooks">"Webhooks"</A>
+                <A href="/checkout">"Checkout"</A>
+                <A href="/connect">"Connect"</A>
                 <A href="/tenants/new">"New tenant"</A>
                 <a href="/dev/mail">"Dev mailbox"</a>
             </nav>

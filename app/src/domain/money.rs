@@ -117,6 +117,42 @@ impl Money {
     }
 }
 
+impl Currency {
+    /// Minor units from what a person types in major units (`12`, `12.5`, `12.50`; `1200` yen).
+    pub fn parse_major(&self, raw: &str, param: &str) -> Result<i64, AppError> {
+        let raw = raw.trim();
+        let invalid = || {
+            AppError::invalid(
+                "amount_invalid",
+                format!("{param} must be an amount like 12.50 (at most {} decimals for {})", self.exponent(), self.0.to_uppercase()),
+                Some(param),
+            )
+        };
+        let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > self.exponent() as usize || (raw.contains('.') && frac.is_empty()) {
+            return Err(invalid());
+        }
+        let scale = 10i64.pow(self.exponent());
+        let whole: i64 = whole.parse().map_err(|_| invalid())?;
+        let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<width$}", width = self.exponent() as usize).parse().map_err(|_| invalid())? };
+        whole.checked_mul(scale).and_then(|w| w.checked_add(frac)).ok_or_else(invalid)
+    }
+
+    /// `12.34 EUR` from minor units; `1200 JPY`; `1.500 KWD`.
+    pub fn format(&self, amount: i64) -> String {
+        let code = self.0.to_uppercase();
+        let exp = self.exponent();
+        if exp == 0 {
+            return format!("{amount} {code}");
+        }
+        let scale = 10u64.pow(exp);
+        let sign = if amount < 0 { "-" } else { "" };
+        let abs = amount.unsigned_abs();
+        format!("{sign}{}.{:0width$} {code}", abs / scale, abs % scale, width = exp as usize)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +176,25 @@ mod tests {
         assert_eq!(Currency::parse("usd").unwrap().exponent(), 2);
         assert_eq!(Currency::parse("jpy").unwrap().exponent(), 0);
         assert_eq!(Currency::parse("kwd").unwrap().exponent(), 3);
+    }
+
+    #[test]
+    fn major_units_typed_by_people_become_minor_units() {
+        let usd = Currency::parse("usd").unwrap();
+        assert_eq!(usd.parse_major("12", "amount").unwrap(), 1200);
+        assert_eq!(usd.parse_major("12.5", "amount").unwrap(), 1250);
+        assert_eq!(usd.parse_major("0.01", "amount").unwrap(), 1);
+        assert!(usd.parse_major("12.345", "amount").is_err());
+        assert!(usd.parse_major("12.", "amount").is_err());
+        assert!(usd.parse_major("-3", "amount").is_err());
+        assert!(usd.parse_major("abc", "amount").is_err());
+        let jpy = Currency::parse("jpy").unwrap();
+        assert_eq!(jpy.parse_major("1200", "amount").unwrap(), 1200);
+        assert!(jpy.parse_major("12.5", "amount").is_err());
+        assert_eq!(Currency::parse("kwd").unwrap().parse_major("1.5", "amount").unwrap(), 1500);
+        assert_eq!(usd.format(1234), "12.34 USD");
+        assert_eq!(jpy.format(1200), "1200 JPY");
+        assert_eq!(Currency::parse("kwd").unwrap().format(1500), "1.500 KWD");
     }
 
     #[test]

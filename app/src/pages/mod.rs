@@ -4,9 +4,12 @@
 mod account;
 mod api_keys;
 mod bus_stats;
+mod checkout;
+mod connect;
 mod events;
 mod members;
 mod overview;
+mod payment_actions;
 mod payments;
 mod tenants;
 
@@ -73,6 +76,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/disputes") view=payments::DisputesPage/>
                     <Route path=path!("/refunds") view=payments::RefundsPage/>
                     <Route path=path!("/webhooks") view=payments::WebhooksPage/>
+                    <Route path=path!("/connect") view=connect::ConnectPage/>
+                    <Route path=path!("/checkout") view=checkout::CheckoutPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
                     <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
                 </ParentRoute>

@@ -362,7 +362,8 @@ pub fn PaymentDetailPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(detail) => view! {
-                        <PaymentSummary payment=detail.payment/>
+                        <PaymentSummary payment=detail.payment.clone()/>
+                        <super::payment_actions::PaymentActions payment=detail.payment/>
                         <Timeline entries=detail.timeline/>
                     }
                     .into_any(),
