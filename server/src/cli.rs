@@ -141,15 +141,36 @@ pub async fn run(cli: Cli, mut config: Config) -> Result<(), CliError> {
     }
 }
 
-async fn serve(config: Config) -> Result<(), CliError> {
+const MOCK_SECRET_KEY: &str = "sk_test_paybus_mock";
+const MOCK_WEBHOOK_SECRET: &str = "whsec_paybus_mock";
+
+async fn serve(mut config: Config) -> Result<(), CliError> {
     let started = std::time::Instant::now();
     let demo = config.demo;
     let dialect = if config.is_sqlite() { "sqlite" } else { "postgres" };
+    // A demo without Stripe credentials talks to the built-in Stripe mock, so onboarding,
+    // checkout, capture and refunds all work on a laptop (webhooks come back signed).
+    let mock = if demo && config.stripe.secret_key.is_none() {
+        let mock = crate::stripe_mock::StripeMock::start().await;
+        config.stripe.api_base = mock.base.clone();
+        config.stripe.secret_key = Some(app::ssr::config::Secret::new(MOCK_SECRET_KEY.to_owned()));
+        config.stripe.platform_webhook_secrets.push(app::ssr::config::Secret::new(MOCK_WEBHOOK_SECRET.to_owned()));
+        Some(mock)
+    } else {
+        None
+    };
     let app = Application::build(config).await?;
     let url = format!("http://{}", app.local_addr());
+    if let Some(mock) = &mock {
+        mock.send_webhooks_to(&format!("{url}/webhook"), MOCK_WEBHOOK_SECRET);
+        println!("stripe: no STRIPE_SECRET_KEY, so the demo uses the built-in Stripe mock at {}", mock.base);
+    }
     if demo {
         let login = services::demo::ensure(app.state()).await?;
         let payments = crate::demo_ledger::seed(app.state()).await?;
+        if let Some(mock) = &mock {
+            crate::demo_ledger::register_with_mock(app.state(), mock).await?;
+        }
         println!("demo login: {} / {}", login.email, login.password);
         if payments > 0 {
             println!("demo: {payments} payments ingested for Demo Store (through the webhook code path)");

@@ -12,7 +12,8 @@ use app::ssr::{config::Config, ids::random_base62, stripe::signature};
 use clap::Subcommand;
 use serde_json::{json, Value};
 
-static OBJECTS: &str = include_str!("../tests/fixtures/stripe/objects.json");
+/// Stripe's own example objects (the fixtures), bundled for `trigger` and the Stripe mock.
+pub static OBJECTS: &str = include_str!("../tests/fixtures/stripe/objects.json");
 
 #[derive(Subcommand, Debug)]
 pub enum StripeCommand {

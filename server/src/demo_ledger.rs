@@ -49,3 +49,22 @@ pub async fn seed(state: &AppState) -> Result<usize, AppError> {
     }
     Ok(STORIES.len())
 }
+
+/// Tells the Stripe mock about every PaymentIntent in the ledger, so capture, cancel and refund
+/// work on the demo payments (also after a restart, when nothing is seeded again).
+pub async fn register_with_mock(state: &AppState, mock: &crate::stripe_mock::StripeMock) -> Result<(), AppError> {
+    let rows: Vec<(String, String, i64, String, String)> = sqlx::query_as(
+        "SELECT tenant_id, stripe_payment_intent, amount, currency, status FROM payments WHERE stripe_payment_intent IS NOT NULL AND connected_account IS NULL",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (tenant, intent, amount, currency, status) in rows {
+        let stripe_status = match status.as_str() {
+            "requires_capture" | "requires_payment_method" | "requires_confirmation" | "requires_action" | "processing" | "canceled" => status.as_str(),
+            "failed" => "requires_payment_method",
+            _ => "succeeded",
+        };
+        mock.add_intent_for(&intent, amount, &currency, stripe_status, Some(&tenant));
+    }
+    Ok(())
+}

@@ -13,3 +13,4 @@ pub mod demo_ledger;
 pub mod metrics;
 pub mod middleware;
 pub mod startup;
+pub mod stripe_mock;

@@ -4,6 +4,5 @@ mod helpers;
 
 mod events;
 mod identity;
-mod stripe_double;
 mod stripe_out;
 mod webhook;

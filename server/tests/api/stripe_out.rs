@@ -7,10 +7,9 @@ use app::ssr::stripe::signature::header_for;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::{
-    helpers::*,
-    stripe_double::{Failure, StripeDouble},
-};
+use paybus_server::stripe_mock::{Failure, StripeMock as StripeDouble};
+
+use crate::helpers::*;
 
 const WEBHOOK_SECRET: &str = "whsec_stripe_out";
 
@@ -182,7 +181,7 @@ stripe_scenario! {
         assert_eq!((state["charges_enabled"].clone(), state["payouts_enabled"].clone(), state["details_submitted"].clone()), (json!(true), json!(true), json!(true)));
         let (status, login) = app.get("/api/v1/connect/express-login-link", Some(&owner.token)).await;
         assert_eq!(status, StatusCode::OK, "{login}");
-        assert!(login["url"].as_str().unwrap().starts_with("https://connect.stripe.test/express/"));
+        assert!(login["url"].as_str().unwrap().ends_with(&format!("/express/{account}")));
 
         let types = event_types(&app, &owner.token).await;
         for expected in ["connect.account_created", "connect.onboarding_link_created", "connect.account_updated"] {
@@ -207,7 +206,7 @@ stripe_scenario! {
         assert_eq!(status, StatusCode::CREATED, "{session}");
         assert_eq!(session["amount_total"], 5000);
         assert_eq!(session["currency"], "usd");
-        assert!(session["url"].as_str().unwrap().starts_with("https://checkout.stripe.test/"));
+        assert!(session["url"].as_str().unwrap().starts_with(&format!("{}/checkout/cs_test_", double.base)));
         let sent = double.requests_to("/v1/checkout/sessions").pop().unwrap();
         assert_eq!(sent.account.as_deref(), Some(account.as_str()), "created on the tenant's connected account");
         assert_eq!(sent.param("mode"), Some("payment"));
@@ -564,5 +563,70 @@ stripe_scenario! {
         let stranger = app.user(&unique_email("stranger")).await;
         let (_, theirs) = app.get("/api/v1/webhook-events/reconciliations", Some(&stranger.token)).await;
         assert_eq!(theirs["data"].as_array().unwrap().len(), 0);
+    }
+}
+
+/// Polls until `check` holds (webhooks from the mock arrive asynchronously, as Stripe's do).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+stripe_scenario! {
+    async fn the_stripe_mock_closes_the_loop_with_signed_webhooks_like_stripe(app: TestApp, double: StripeDouble) {
+        double.send_webhooks_to(&app.url("/webhook"), WEBHOOK_SECRET);
+        let owner = app.user(&unique_email("loop")).await;
+        let (_, account) = post_with_key(&app, "/api/v1/connect/accounts", &owner.token, &key(), json!({})).await;
+        let account = account["account_id"].as_str().unwrap().to_owned();
+
+        // Onboarding: the merchant follows the link; Stripe says account.updated.
+        let (_, link) = post_with_key(&app, "/api/v1/connect/account-links", &owner.token, &key(), json!({ "return_url": app.url("/connect") })).await;
+        let visited = app.client.get(link["url"].as_str().unwrap()).send().await.unwrap();
+        assert!(visited.url().as_str().starts_with(&app.url("/connect")), "back on paybus: {}", visited.url());
+        eventually("account.updated enables charges", || async {
+            app.query_strings(&format!("SELECT CAST(charges_enabled AS TEXT) FROM stripe_accounts WHERE account_id = '{account}'")).await == vec!["1".to_owned()]
+        })
+        .await;
+
+        // Checkout: the customer pays on the hosted page; the payment reaches the ledger.
+        let (status, session) = post_with_key(&app, "/api/v1/checkout-sessions", &owner.token, &key(), checkout_body()).await;
+        assert_eq!(status, StatusCode::CREATED, "{session}");
+        let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let paid = no_redirects
+            .post(session["url"].as_str().unwrap())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("email=buyer%40example.com")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(paid.headers().get("location").and_then(|l| l.to_str().ok()), Some("https://shop.example/thanks"), "back to the shop");
+        eventually("the checkout's payment is in the ledger", || async {
+            let (_, list) = app.get("/api/v1/payments", Some(&owner.token)).await;
+            list["data"].as_array().and_then(|d| d.first()).is_some_and(|p| p["status"] == "succeeded")
+        })
+        .await;
+        let (_, list) = app.get("/api/v1/payments", Some(&owner.token)).await;
+        let payment = list["data"][0]["id"].as_str().unwrap().to_owned();
+        let (_, detail) = app.get(&format!("/api/v1/payments/{payment}"), Some(&owner.token)).await;
+        assert_eq!((detail["amount_captured"].clone(), detail["customer_email"].clone(), detail["connected_account"].clone()), (json!(5000), json!("buyer@example.com"), json!(account)));
+
+        // Refund: Stripe's refund.created settles the request and the ledger shows the refund.
+        let (status, refund) = post_with_key(&app, "/api/v1/refunds", &owner.token, &key(), json!({ "payment_id": payment, "amount": 1200 })).await;
+        assert_eq!(status, StatusCode::CREATED, "{refund}");
+        eventually("the refund reaches the ledger", || async {
+            let (_, detail) = app.get(&format!("/api/v1/payments/{payment}"), Some(&owner.token)).await;
+            detail["amount_refunded"] == 1200
+        })
+        .await;
+        assert_eq!(app.query_strings("SELECT status FROM refund_requests").await, vec!["settled".to_owned()]);
     }
 }
