@@ -215,9 +215,18 @@ stripe_scenario! {
         assert_eq!(sent.param("metadata[order]"), Some("1001"));
         assert_eq!(sent.param("metadata[paybus_tenant]"), Some(merchant.tenant.as_str()));
 
+        // The same request again names the same session, and Stripe is not asked twice.
+        let retry_key = key();
+        let (_, once) = post_with_key(&app, "/api/v1/checkout-sessions", &merchant.token, &retry_key, checkout_body()).await;
+        let (status, twice) = post_with_key(&app, "/api/v1/checkout-sessions", &merchant.token, &retry_key, checkout_body()).await;
+        assert!(status.is_success(), "{twice}");
+        assert_eq!(once["id"], twice["id"]);
+        assert_eq!(double.requests_to("/v1/checkout/sessions").len(), 2, "two distinct requests reached Stripe");
+
         let (status, list) = app.get("/api/v1/checkout-sessions", Some(&merchant.token)).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(list["data"][0]["id"], session["id"]);
+        assert_eq!(list["data"].as_array().unwrap().len(), 2);
+        assert_eq!(list["data"][1]["id"], session["id"]);
         assert!(event_types(&app, &merchant.token).await.iter().any(|t| t == "checkout.session_created"));
 
         // Validation: positive amounts, real currencies, the cap, exclusive inputs.

@@ -57,6 +57,11 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: CheckoutSess
     validate_metadata(&input.metadata)?;
     let cap = state.config.stripe.checkout_max_amount_usd_cents;
 
+    // The same request again (a retry after a lost response): the session it already made.
+    if let Some(done) = existing(state, access, &session_id(access, client_key)).await? {
+        return Ok(done);
+    }
+
     let (lines, currency, product) = match (&input.product_id, input.line_items.is_empty(), input.amount) {
         (Some(product_id), true, None) => {
             let product = products::get(state, access, product_id).await?;
@@ -119,9 +124,10 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: CheckoutSess
     let url = str_field(&session, "url");
     let status = str_field(&session, "status").unwrap_or_else(|| "open".into());
     let mut tx = state.db.begin().await?;
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO checkout_sessions (id, tenant_id, stripe_session_id, connected_account, product_id, amount_total, currency, status, url, customer_email, created_at, updated_at)
-         VALUES ($1, $2, $3, (SELECT account_id FROM stripe_accounts WHERE tenant_id = $2 ORDER BY created_at LIMIT 1), $4, $5, $6, $7, $8, $9, $10, $10)",
+         VALUES ($1, $2, $3, (SELECT account_id FROM stripe_accounts WHERE tenant_id = $2 ORDER BY created_at LIMIT 1), $4, $5, $6, $7, $8, $9, $10, $10)
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
     .bind(access.tenant_id.as_str())
@@ -134,7 +140,13 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: CheckoutSess
     .bind(email.as_ref().map(|e| e.as_str()))
     .bind(now)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        // A concurrent twin of this request got here first.
+        drop(tx);
+        return existing(state, access, &id).await?.ok_or(AppError::Internal);
+    }
     let payload = CheckoutSessionChanged {
         session_id: id.clone(),
         payment_id: None,
@@ -171,8 +183,7 @@ async fn call_stripe(
     client_key: &str,
 ) -> AppResult<(serde_json::Value, String)> {
     let (gateway, account) = tenant_gateway(state, &access.tenant_id).await?;
-    // Our id is derived from the client's key, so a retry names the same session everywhere.
-    let id = format!("{}_{}", CheckoutSessionId::PREFIX, &stripe_idempotency_key(&access.tenant_id, "checkout.id", client_key)["paybus-".len()..]);
+    let id = session_id(access, client_key);
     let items: Vec<CreateCheckoutSessionLineItems> = lines
         .iter()
         .map(|l| {
@@ -206,6 +217,21 @@ async fn call_stripe(
     Ok((session, id))
 }
 
+/// Our id is derived from the client's key, so a retry names the same session everywhere (here,
+/// in Stripe's metadata, and in the idempotency key Stripe sees).
+fn session_id(access: &TenantAccess, client_key: &str) -> String {
+    format!("{}_{}", CheckoutSessionId::PREFIX, &stripe_idempotency_key(&access.tenant_id, "checkout.id", client_key)["paybus-".len()..])
+}
+
+async fn existing(state: &AppState, access: &TenantAccess, id: &str) -> AppResult<Option<CheckoutSessionOut>> {
+    let row: Option<SessionRow> = sqlx::query_as(&format!("SELECT {SESSION_COLUMNS} FROM checkout_sessions WHERE id = $1 AND tenant_id = $2"))
+        .bind(id)
+        .bind(access.tenant_id.as_str())
+        .fetch_optional(&state.db.pool)
+        .await?;
+    Ok(row.map(SessionRow::out))
+}
+
 fn currency_missing() -> AppError {
     AppError::invalid("currency_missing", "currency is required", Some("currency"))
 }
@@ -226,6 +252,8 @@ fn validate_metadata(metadata: &std::collections::BTreeMap<String, String>) -> A
     Ok(())
 }
 
+const SESSION_COLUMNS: &str = "id, stripe_session_id, product_id, amount_total, currency, status, url, created_at";
+
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     id: String,
@@ -238,29 +266,30 @@ struct SessionRow {
     created_at: i64,
 }
 
+impl SessionRow {
+    fn out(self) -> CheckoutSessionOut {
+        CheckoutSessionOut {
+            id: self.id,
+            url: self.url,
+            status: self.status,
+            amount_total: self.amount_total,
+            currency: self.currency,
+            product_id: self.product_id,
+            stripe_session_id: self.stripe_session_id,
+            created_at: from_ms(self.created_at),
+        }
+    }
+}
+
 pub async fn list(state: &AppState, access: &TenantAccess, page: &PageParams) -> AppResult<List<CheckoutSessionOut>> {
     access.require(Action::PaymentsRead)?;
     let listing = Listing {
-        columns: "id, stripe_session_id, product_id, amount_total, currency, status, url, created_at",
+        columns: SESSION_COLUMNS,
         from_where: "FROM checkout_sessions WHERE tenant_id = $1",
         time_column: "created_at",
         key_column: "id",
         binds: vec![access.tenant_id.as_str().into()],
     };
     let (rows, has_more): (Vec<SessionRow>, bool) = listing.fetch(&state.db, page).await?;
-    Ok(List::new(
-        rows.into_iter()
-            .map(|r| CheckoutSessionOut {
-                id: r.id,
-                url: r.url,
-                status: r.status,
-                amount_total: r.amount_total,
-                currency: r.currency,
-                product_id: r.product_id,
-                stripe_session_id: r.stripe_session_id,
-                created_at: from_ms(r.created_at),
-            })
-            .collect(),
-        has_more,
-    ))
+    Ok(List::new(rows.into_iter().map(SessionRow::out).collect(), has_more))
 }
