@@ -174,6 +174,9 @@ async fn apply(bus: &Bus, tx: &mut Tx, audit_id: &str, event: &StripeEvent) -> A
         return Ok(done("unassigned"));
     };
 
+    if how == Handling::CheckoutSession {
+        checkout_session_status(tx, &tenant, event, now).await?;
+    }
     let result = match how {
         Handling::Account => apply_account(bus, tx, &ctx, &tenant, event, now).await,
         Handling::AccountDeauthorized => {
@@ -218,6 +221,36 @@ async fn apply(bus: &Bus, tx: &mut Tx, audit_id: &str, event: &StripeEvent) -> A
         }
         Err(e) => Err(e),
     }
+}
+
+/// Sessions created through paybus follow Stripe's word; an expired one gives its product unit
+/// back. The `status = 'open'` guard makes a duplicate or late event change nothing twice.
+async fn checkout_session_status(tx: &mut Tx, tenant: &TenantId, event: &StripeEvent, now: i64) -> AppResult<()> {
+    let Some(session) = event.data.object.get("id").and_then(|v| v.as_str()) else { return Ok(()) };
+    let new_status = match event.event_type.as_str() {
+        "checkout.session.expired" => "expired",
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => "complete",
+        _ => return Ok(()),
+    };
+    if new_status == "expired" {
+        sqlx::query(
+            "UPDATE products SET purchases = purchases - 1, updated_at = $3
+             WHERE purchases > 0 AND id = (SELECT product_id FROM checkout_sessions WHERE stripe_session_id = $1 AND tenant_id = $2 AND status = 'open')",
+        )
+        .bind(session)
+        .bind(tenant.as_str())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("UPDATE checkout_sessions SET status = $3, updated_at = $4 WHERE stripe_session_id = $1 AND tenant_id = $2 AND status = 'open'")
+        .bind(session)
+        .bind(tenant.as_str())
+        .bind(new_status)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 async fn apply_account(bus: &Bus, tx: &mut Tx, ctx: &EventContext, tenant: &TenantId, event: &StripeEvent, now: i64) -> AppResult<()> {
