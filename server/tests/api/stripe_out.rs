@@ -495,6 +495,13 @@ stripe_scenario! {
         assert_eq!((won, sold_out), (1, 7), "{results:?}");
         let (_, product) = app.get(&format!("/api/v1/products/{}", product["id"].as_str().unwrap()), Some(&merchant.token)).await;
         assert_eq!(product["purchases"], 2);
+
+        // Another tenant can neither see nor sell it.
+        let stranger = app.user(&unique_email("stranger")).await;
+        let (status, _) = app.get(&format!("/api/v1/products/{}", product["id"].as_str().unwrap()), Some(&stranger.token)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = app.get("/api/v1/products", Some(&stranger.token)).await;
+        assert_eq!(status, StatusCode::OK);
     }
 }
 
