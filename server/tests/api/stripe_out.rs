@@ -646,3 +646,53 @@ stripe_scenario! {
         assert_eq!(app.query_strings("SELECT status FROM refund_requests").await, vec!["settled".to_owned()]);
     }
 }
+
+stripe_scenario! {
+    async fn every_stripe_call_passes_stripes_errors_and_timeouts_through_as_502(app: TestApp, double: StripeDouble) {
+        let (merchant, account) = onboarded_merchant(&app, &double).await;
+        deliver(&app, fixture("evt_fixture_004__payment_intent.amount_capturable_updated.json"), &account).await;
+        double.add_intent("pi_3FixtureManualCap", 5000, "requires_capture");
+        let authorised = payment_id(&app, &merchant.token, "pi_3FixtureManualCap").await;
+        let paid = captured_payment(&app, &merchant.token, &account).await;
+
+        let failures = [
+            (Failure::CardDeclined, "card_declined"),
+            (Failure::InvalidRequest, "parameter_invalid_integer"),
+            (Failure::RateLimited, "rate_limit"),
+            (Failure::Timeout, "stripe_timeout"),
+        ];
+        for (failure, code) in failures {
+            // Creating an account needs a tenant without one.
+            let newcomer = app.user(&unique_email("newcomer")).await;
+            let calls: Vec<(&str, Method, String, &str, Value)> = vec![
+                ("/v1/accounts", Method::POST, "/api/v1/connect/accounts".into(), newcomer.token.as_str(), json!({})),
+                ("/v1/account_links", Method::POST, "/api/v1/connect/account-links".into(), merchant.token.as_str(), json!({})),
+                ("/login_links", Method::GET, "/api/v1/connect/express-login-link".into(), merchant.token.as_str(), Value::Null),
+                ("/v1/checkout/sessions", Method::POST, "/api/v1/checkout-sessions".into(), merchant.token.as_str(), checkout_body()),
+                ("/capture", Method::POST, format!("/api/v1/payments/{authorised}/capture"), merchant.token.as_str(), json!({})),
+                ("/cancel", Method::POST, format!("/api/v1/payments/{authorised}/cancel"), merchant.token.as_str(), json!({})),
+                ("/v1/refunds", Method::POST, "/api/v1/refunds".into(), merchant.token.as_str(), json!({ "payment_id": paid, "amount": 100 })),
+            ];
+            for (stripe_path, method, path, token, body) in calls {
+                double.fail_next(stripe_path, failure);
+                let idempotency = key();
+                let body = (!body.is_null()).then_some(body);
+                let (status, error) = app.call_with(method, &path, Some(token), body, &[("Idempotency-Key", idempotency.as_str())]).await;
+                assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some(code)), "{failure:?} on {path}: {error}");
+                assert_eq!(error["error"]["type"], "api_error", "{error}");
+            }
+        }
+        // Nothing half-written: no account for the newcomers, no sessions, the payment untouched.
+        let (_, sessions) = app.get("/api/v1/checkout-sessions", Some(&merchant.token)).await;
+        assert_eq!(sessions["data"].as_array().unwrap().len(), 0);
+        let (_, detail) = app.get(&format!("/api/v1/payments/{authorised}"), Some(&merchant.token)).await;
+        assert_eq!(detail["status"], "requires_capture");
+        assert_eq!(app.query_strings("SELECT account_id FROM stripe_accounts").await, vec![account.clone()]);
+
+        // Reading the account survives an outage: the last known state, marked as such.
+        double.fail_next("/v1/accounts/", Failure::RateLimited);
+        let (status, stale) = app.get("/api/v1/connect/account", Some(&merchant.token)).await;
+        assert_eq!(status, StatusCode::OK, "{stale}");
+        assert_eq!((stale["refreshed"].clone(), stale["charges_enabled"].clone()), (json!(false), json!(true)));
+    }
+}
