@@ -17,9 +17,10 @@ CREATE TABLE refund_requests (
     error             TEXT,
     actor             TEXT,
     created_at        BIGINT NOT NULL,
-    updated_at        BIGINT NOT NULL,
-    UNIQUE (tenant_id, idempotency_key)
+    updated_at        BIGINT NOT NULL
 );
+-- A client key names one request for as long as idempotency records last (24 h by default).
+CREATE INDEX refund_requests_key_idx ON refund_requests (tenant_id, idempotency_key, created_at);
 CREATE INDEX refund_requests_payment_idx ON refund_requests (payment_id, status);
 CREATE INDEX refund_requests_stripe_idx ON refund_requests (stripe_refund_id);
 

@@ -109,7 +109,7 @@ fn spawn_reconciliation(state: AppState) -> JoinHandle<()> {
     })
 }
 
-/// Deletes expired sessions hourly (a missed run only leaves rows that no longer load).
+/// Deletes expired sessions and idempotency records hourly (a missed run only leaves rows that no longer load).
 fn spawn_session_sweeper(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -118,6 +118,10 @@ fn spawn_session_sweeper(state: AppState) -> JoinHandle<()> {
             let now = app::ssr::time_util::now_ms();
             if let Err(e) = app::ssr::db::sessions::delete_expired(&state.db.pool, now).await {
                 tracing::warn!(error = %e, "session sweep failed");
+            }
+            // Idempotency records past their TTL no longer count; drop them.
+            if let Err(e) = app::ssr::idempotency::purge_expired(&state.db, state.config.idempotency_ttl.as_millis() as i64, now).await {
+                tracing::warn!(error = %e, "idempotency purge failed");
             }
         }
     })

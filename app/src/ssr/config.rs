@@ -110,6 +110,11 @@ pub struct Config {
     pub mail: MailConfig,
     pub stripe: StripeConfig,
     pub allow_private_webhook_targets: bool,
+    /// How long an Idempotency-Key record counts (`PAYBUS_IDEMPOTENCY_TTL_HOURS`, default 24).
+    pub idempotency_ttl: Duration,
+    /// How long a claimed key waits for its request before another may take it over
+    /// (`PAYBUS_IDEMPOTENCY_LOCK_SECS`, default 60).
+    pub idempotency_lock: Duration,
     /// Where cargo-leptos put the compiled site (`LEPTOS_SITE_ROOT`).
     pub site_root: String,
     /// Seed a demo tenant and login at startup (`PAYBUS_DEMO`).
@@ -389,6 +394,8 @@ impl Config {
                 reconcile_interval: Duration::from_secs(src.parse("PAYBUS_STRIPE_RECONCILE_INTERVAL_SECS", 3600_u64)?),
             },
             allow_private_webhook_targets: src.flag("PAYBUS_ALLOW_PRIVATE_WEBHOOK_TARGETS", false)?,
+            idempotency_ttl: Duration::from_secs(src.positive("PAYBUS_IDEMPOTENCY_TTL_HOURS", 24)? * 3600),
+            idempotency_lock: Duration::from_secs(src.positive("PAYBUS_IDEMPOTENCY_LOCK_SECS", 60)?),
             site_root: src.get("LEPTOS_SITE_ROOT").or_else(|| src.get("PAYBUS_SITE_ROOT")).unwrap_or_else(|| "target/site".into()),
             demo: src.flag("PAYBUS_DEMO", false)?,
             bus: BusConfig::from_sources(src)?,

@@ -6,6 +6,7 @@ pub mod bus;
 pub mod config;
 pub mod db;
 pub mod http_error;
+pub mod idempotency;
 pub mod ids;
 pub mod ledger;
 pub mod mail;

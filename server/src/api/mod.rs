@@ -19,7 +19,7 @@ use axum::{
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     let v1 = Router::new()
         .merge(health::router())
         .merge(identity::router())
@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(payments::router())
         .merge(stripe_out::router())
-        .merge(stripe_out::money_router())
+        .merge(stripe_out::money_router(state))
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })
         .method_not_allowed_fallback(|method: axum::http::Method| async move { AppError::MethodNotAllowed { method: method.to_string() } })

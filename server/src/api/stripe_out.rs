@@ -32,8 +32,9 @@ pub fn router() -> Router<AppState> {
         .route("/webhook-events/reconciliations", get(reconciliation_runs).post(reconcile_now))
 }
 
-/// POSTs that create objects at Stripe or move money: `Idempotency-Key` required.
-pub fn money_router() -> Router<AppState> {
+/// POSTs that create objects at Stripe or move money: `Idempotency-Key` required, and repeats
+/// answered from the idempotency records.
+pub fn money_router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/connect/accounts", post(create_connect_account))
         .route("/connect/account-links", post(create_account_link))
@@ -41,6 +42,7 @@ pub fn money_router() -> Router<AppState> {
         .route("/payments/{id}/capture", post(capture))
         .route("/payments/{id}/cancel", post(cancel))
         .route("/refunds", post(create_refund))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::idempotency::enforce))
 }
 
 /// The client's `Idempotency-Key`: required, visible ASCII, at most 255 characters.
@@ -50,18 +52,7 @@ impl axum::extract::FromRequestParts<AppState> for IdempotencyKey {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, AppError> {
-        let raw = parts.headers.get("idempotency-key").ok_or_else(|| {
-            AppError::invalid("idempotency_key_missing", "This request moves money: send an Idempotency-Key header (a UUID works).", Some("Idempotency-Key"))
-        })?;
-        let key = raw.to_str().ok().map(str::trim).unwrap_or_default();
-        if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(AppError::invalid(
-                "idempotency_key_invalid",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters.",
-                Some("Idempotency-Key"),
-            ));
-        }
-        Ok(IdempotencyKey(key.to_owned()))
+        crate::middleware::idempotency::key_of(&parts.headers).map(IdempotencyKey)
     }
 }
 

@@ -4,5 +4,6 @@ mod helpers;
 
 mod events;
 mod identity;
+mod idempotency;
 mod stripe_out;
 mod webhook;

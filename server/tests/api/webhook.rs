@@ -114,6 +114,16 @@ both_backends! {
             }
         }
         assert_eq!(ledger_state(&shuffled).await, expected);
+
+        // All at once, each twice, as Stripe's parallel deliveries do: still the same ledger.
+        let Some(concurrent) = spawn(app.backend).await else { return };
+        owner_with_account(&concurrent).await;
+        let events: Vec<Value> = story().into_iter().chain(story()).collect();
+        let results = futures_util::future::join_all(events.iter().map(|e| deliver(&concurrent, e))).await;
+        for (status, body) in &results {
+            assert_eq!(*status, StatusCode::OK, "{body}");
+        }
+        assert_eq!(ledger_state(&concurrent).await, expected);
     }
 }
 

@@ -96,6 +96,17 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// Serialises transactions that work on the same key (`$1`) until they end. Postgres takes a
+    /// transaction-scoped advisory lock; SQLite has one writer at a time already.
+    pub fn lock_key_sql(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some("SELECT pg_advisory_xact_lock(hashtext($1))"),
+        }
+    }
+}
+
 /// Postgres NOTIFY channel on which commits that published events wake every replica
 /// (delivered at commit, dropped on rollback).
 pub const OUTBOX_CHANNEL: &str = "paybus_outbox";

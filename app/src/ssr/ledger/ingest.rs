@@ -74,6 +74,25 @@ pub async fn ingest(bus: &Bus, raw: &[u8], source: Source, now_ms: i64) -> AppRe
         }
     };
     let raw_text = String::from_utf8_lossy(raw).into_owned();
+    // Stripe sends events about one payment concurrently. Two first sightings of a payment can
+    // still race to create it (e.g. one keyed by charge, one by intent); the loser starts over
+    // and then finds the winner's row.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ingest_once(bus, &event, &raw_text, source, now_ms).await {
+            Err(e) if e.code() == LEDGER_RACE && attempt < 3 => {
+                tracing::debug!(stripe_event = %event.id, attempt, "ledger race; retrying");
+                continue;
+            }
+            other => return other,
+        }
+    }
+}
+
+const LEDGER_RACE: &str = "ledger_race";
+
+async fn ingest_once(bus: &Bus, event: &StripeEvent, raw_text: &str, source: Source, now_ms: i64) -> AppResult<Ingested> {
     let mut tx = bus.db().begin().await?;
     let audit_id = new_id::<WebhookEventId>().to_string();
     let inserted = sqlx::query(
@@ -88,7 +107,7 @@ pub async fn ingest(bus: &Bus, raw: &[u8], source: Source, now_ms: i64) -> AppRe
     .bind(i64::from(event.livemode))
     .bind(event.created)
     .bind(source.as_str())
-    .bind(&raw_text)
+    .bind(raw_text)
     .bind(now_ms)
     .execute(&mut *tx)
     .await?
@@ -101,7 +120,7 @@ pub async fn ingest(bus: &Bus, raw: &[u8], source: Source, now_ms: i64) -> AppRe
         tx.rollback().await?;
         return Ok(Ingested { webhook_event_id: existing.0, status: "duplicate", tenant_id: existing.1 });
     }
-    let outcome = apply(bus, &mut tx, &audit_id, &event).await?;
+    let outcome = apply(bus, &mut tx, &audit_id, event).await?;
     bus.commit(tx).await?;
     Ok(outcome)
 }
@@ -215,6 +234,7 @@ async fn apply(bus: &Bus, tx: &mut Tx, audit_id: &str, event: &StripeEvent) -> A
             bus.publish(tx, &ctx, DomainEvent::WebhookProcessed(webhook_payload(None))).await?;
             Ok(done("processed"))
         }
+        Err(e) if e.code() == LEDGER_RACE => Err(e),
         Err(AppError::Conflict { message, .. }) => {
             finish_audit(tx, audit_id, "unassigned", Some(tenant.as_str()), Some(&message), now).await?;
             Ok(done("unassigned"))
@@ -375,7 +395,23 @@ fn payment_payload(id: &str, row_key: &PaymentUpdate, facts: &PaymentFacts, conn
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Serialises everything that writes one payment (webhook ingest, refund bookkeeping) within
+/// their transactions, keyed by its Stripe ids in a fixed order so two holders never deadlock.
+/// Take it before touching the payment's rows.
+pub async fn lock_payment(tx: &mut Tx, dialect: crate::ssr::db::Dialect, intent: Option<&str>, charge: Option<&str>) -> AppResult<()> {
+    if let Some(lock) = dialect.lock_key_sql() {
+        let mut keys: Vec<&str> = intent.into_iter().chain(charge).collect();
+        keys.sort_unstable();
+        for key in keys {
+            sqlx::query(lock).bind(key).execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn apply_payment(bus: &Bus, tx: &mut Tx, ctx: &EventContext, tenant: &TenantId, event: &StripeEvent, update: PaymentUpdate, now: i64) -> AppResult<()> {
+    // One payment's events apply one after another (read, merge, write), never interleaved.
+    lock_payment(tx, bus.db().dialect, update.key.payment_intent.as_deref(), update.key.charge.as_deref()).await?;
     let existing = find_payment(tx, &update).await?;
     if let Some(row) = &existing {
         if row.tenant_id != tenant.as_str() {
@@ -427,7 +463,14 @@ async fn apply_payment(bus: &Bus, tx: &mut Tx, ctx: &EventContext, tenant: &Tena
     .bind(facts.created)
     .bind(now)
     .execute(&mut **tx)
-    .await?;
+    .await
+    .map_err(|e| {
+        if crate::ssr::db::is_unique_violation(&e) {
+            AppError::conflict(LEDGER_RACE, "another event created this payment at the same moment", None)
+        } else {
+            e.into()
+        }
+    })?;
 
     let mut domain_events: Vec<DomainEvent> = Vec::new();
     match &update.child {

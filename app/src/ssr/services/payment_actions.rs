@@ -23,7 +23,7 @@ use crate::{
         auth::TenantAccess,
         db::Tx,
         ids::new_id,
-        ledger::refund_requests,
+        ledger::{ingest::lock_payment, refund_requests},
         stripe::client::{OnBehalfOf, StripeGateway},
         time_util::{from_ms, now_ms},
         AppState,
@@ -259,6 +259,9 @@ pub async fn refund(state: &AppState, access: &TenantAccess, input: RefundIn, cl
     // the `refund.*` webhook (carrying paybus_refund_request) settles it, and a retry with the
     // same Idempotency-Key gets the same refund back from Stripe — never a second one.
     let mut tx = state.db.begin().await?;
+    // Stripe's refund.* webhook may be applying this very refund right now: take the payment's
+    // lock first, as the ledger does, so the two wait for each other instead of deadlocking.
+    lock_payment(&mut tx, state.db.dialect, payment.stripe_payment_intent.as_deref(), payment.stripe_charge.as_deref()).await?;
     sqlx::query("UPDATE refund_requests SET status = 'submitted', stripe_refund_id = $2, updated_at = $3 WHERE id = $1 AND status = 'requested'")
         .bind(&request.id)
         .bind(&stripe_refund_id)
@@ -289,9 +292,15 @@ pub async fn refund(state: &AppState, access: &TenantAccess, input: RefundIn, cl
 /// that much to refund. One write transaction, so concurrent refunds see each other.
 async fn reserve(state: &AppState, access: &TenantAccess, payment: &PaymentRow, amount: Option<i64>, reason: Option<&str>, client_key: &str) -> AppResult<RequestRow> {
     let mut tx = state.db.begin().await?;
-    let existing: Option<RequestRow> = sqlx::query_as(&format!("SELECT {REQUEST_COLUMNS} FROM refund_requests WHERE tenant_id = $1 AND idempotency_key = $2"))
+    lock_payment(&mut tx, state.db.dialect, payment.stripe_payment_intent.as_deref(), payment.stripe_charge.as_deref()).await?;
+    // A key names one request while idempotency records last; after that it may be reused.
+    let since = now_ms() - state.config.idempotency_ttl.as_millis() as i64;
+    let existing: Option<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM refund_requests WHERE tenant_id = $1 AND idempotency_key = $2 AND created_at >= $3 ORDER BY created_at DESC LIMIT 1"
+    ))
         .bind(access.tenant_id.as_str())
         .bind(client_key)
+        .bind(since)
         .fetch_optional(&mut *tx)
         .await?;
     if let Some(existing) = existing {
