@@ -80,6 +80,9 @@ pub async fn build_state_with(config: Config, extra: Vec<SharedListener>, clock:
         jwt: JwtKeys::new(jwt_secret.as_bytes()),
         limits: Arc::new(Limits::from_config(&config)),
         code_key: Arc::new(code_key.into_bytes()),
+        secrets: Arc::new(app::ssr::crypto::SecretBox::new(
+            app::ssr::auth::tokens::keyed_hash(master_key.as_bytes(), "paybus/tenant-secrets/v1").as_bytes(),
+        )),
         mailer,
         db,
         bus,

@@ -137,3 +137,7 @@ prefixed_id!(/// A hosted Stripe Checkout Session created through paybus.
     CheckoutSessionId, "cks");
 prefixed_id!(/// One run of the reconciliation sweeper over Stripe's undelivered events.
     ReconciliationRunId, "rec");
+prefixed_id!(/// One recorded change of a tenant's settings.
+    SettingsAuditId, "sau");
+prefixed_id!(/// One entry of the payment audit log.
+    PaymentAuditId, "pal");

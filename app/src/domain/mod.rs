@@ -10,6 +10,7 @@ pub mod money;
 pub mod name;
 pub mod password;
 pub mod role;
+pub mod settings;
 pub mod stripe_out;
 
 pub use email::EmailAddress;

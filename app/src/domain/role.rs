@@ -76,6 +76,9 @@ impl Role {
             | Action::RefundsCreate | Action::ProductsManage => &[Owner, Admin],
             Action::ConnectRead | Action::ProductsRead | Action::ReconciliationRead => &[Owner, Admin, Developer, Analyst],
             Action::ReconciliationRun => &[Owner, Admin, Developer],
+            Action::SettingsRead => &[Owner, Admin, Developer],
+            Action::SettingsUpdate => &[Owner, Admin],
+            Action::PaymentAuditRead => &[Owner, Admin, Developer, Analyst],
         };
         allowed.contains(&self)
     }
@@ -126,10 +129,15 @@ pub enum Action {
     /// The reconciliation sweeper's runs, and running it now.
     ReconciliationRead,
     ReconciliationRun,
+    /// Settings, with every secret masked.
+    SettingsRead,
+    SettingsUpdate,
+    /// The payment audit log of money-moving actions and webhook effects.
+    PaymentAuditRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 31] = [
         Action::TenantRead,
         Action::TenantUpdate,
         Action::MembersRead,
@@ -158,6 +166,9 @@ impl Action {
         Action::ProductsRead,
         Action::ReconciliationRead,
         Action::ReconciliationRun,
+        Action::SettingsRead,
+        Action::SettingsUpdate,
+        Action::PaymentAuditRead,
     ];
 }
 

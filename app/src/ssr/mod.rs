@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bus;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod http_error;
 pub mod idempotency;

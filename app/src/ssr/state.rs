@@ -18,6 +18,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Keys the HMAC of verification codes (derived from the master key).
     pub code_key: Arc<Vec<u8>>,
+    /// Seals tenants' secrets at rest (key derived from the master key).
+    pub secrets: Arc<super::crypto::SecretBox>,
 }
 
 #[derive(Debug)]

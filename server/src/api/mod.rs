@@ -8,6 +8,7 @@ pub mod identity;
 pub mod members;
 pub mod openapi;
 pub mod payments;
+pub mod settings;
 pub mod stripe_out;
 pub mod tenants;
 pub mod webhook;
@@ -29,6 +30,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(events::router())
         .merge(payments::router())
         .merge(stripe_out::router())
+        .merge(settings::router())
         .merge(stripe_out::money_router(state))
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })

@@ -5,5 +5,6 @@ mod helpers;
 mod events;
 mod identity;
 mod idempotency;
+mod settings;
 mod stripe_out;
 mod webhook;

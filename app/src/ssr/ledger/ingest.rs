@@ -688,7 +688,7 @@ async fn transaction(
     occurred_secs: i64,
     now: i64,
 ) -> AppResult<()> {
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO payment_transactions (id, tenant_id, payment_id, kind, amount, currency, stripe_object_id, stripe_event_id, occurred_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (payment_id, kind, stripe_object_id) DO NOTHING",
     )
@@ -703,7 +703,23 @@ async fn transaction(
     .bind(occurred_secs * 1000)
     .bind(now)
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected();
+    // Money moved by Stripe's word: the payment audit log says so, once per movement.
+    if inserted == 1 {
+        let entry = crate::ssr::services::payment_audit::Entry {
+            tenant_id: tenant.as_str(),
+            actor: Some("stripe"),
+            actor_type: "stripe",
+            action: &format!("webhook.{kind}"),
+            payment_id: Some(payment_id),
+            amount: Some(amount),
+            currency: Some(currency),
+            result: "succeeded",
+            detail: Some(format!("Stripe event {stripe_event}")),
+        };
+        crate::ssr::services::payment_audit::record(tx, entry).await?;
+    }
     Ok(())
 }
 

@@ -156,6 +156,14 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: CheckoutSess
         status: status.clone(),
     };
     state.bus.publish(&mut tx, &EventContext::for_access(access), DomainEvent::CheckoutSessionCreated(payload)).await?;
+    let actor = access.principal.actor().id;
+    let entry = super::payment_audit::Entry {
+        amount: Some(money.amount),
+        currency: Some(money.currency.as_str()),
+        detail: Some(format!("checkout session {id}")),
+        ..super::payment_audit::Entry::by(access, &actor, "checkout.create", "succeeded")
+    };
+    super::payment_audit::record(&mut tx, entry).await?;
     tx.commit().await?;
     state.bus.wake();
     Ok(CheckoutSessionOut {

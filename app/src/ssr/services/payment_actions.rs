@@ -11,7 +11,8 @@ use stripe_core::{
 
 use super::{
     connect::{str_field, unreadable},
-    stripe_access::{platform_gateway, stripe_idempotency_key},
+    payment_audit::{self, Entry},
+    stripe_access::{payment_gateway, stripe_idempotency_key},
 };
 use crate::{
     domain::{
@@ -53,8 +54,16 @@ async fn load(state: &AppState, access: &TenantAccess, id: &str) -> AppResult<Pa
         .ok_or_else(|| AppError::not_found("payment"))
 }
 
-fn on_behalf_of(payment: &PaymentRow) -> OnBehalfOf {
-    payment.connected_account.clone().map(OnBehalfOf::Account).unwrap_or(OnBehalfOf::Platform)
+async fn gateway(state: &AppState, access: &TenantAccess, payment: &PaymentRow) -> AppResult<(StripeGateway, OnBehalfOf)> {
+    payment_gateway(state, &access.tenant_id, payment.connected_account.as_deref()).await
+}
+
+/// Audits an action Stripe refused (or did not answer), outside the failed request's transaction.
+async fn audit_failure(state: &AppState, access: &TenantAccess, action: &str, payment: &PaymentRow, amount: Option<i64>, error: &AppError) -> AppResult<()> {
+    let actor = access.principal.actor().id;
+    let result = if matches!(error.code(), "stripe_timeout" | "stripe_unreachable") { "pending_reconciliation" } else { "failed" };
+    let entry = Entry { payment_id: Some(&payment.id), amount, currency: Some(&payment.currency), detail: Some(format!("{}: {}", error.code(), error)), ..Entry::by(access, &actor, action, result) };
+    payment_audit::record_now(state, entry).await
 }
 
 fn intent(payment: &PaymentRow) -> AppResult<&str> {
@@ -90,10 +99,20 @@ pub async fn capture(state: &AppState, access: &TenantAccess, id: &str, input: C
         request = request.amount_to_capture(amount);
     }
     let key = stripe_idempotency_key(&access.tenant_id, &format!("capture:{}", payment.id), client_key);
-    let intent = platform_gateway(state)?.send(StripeGateway::request(&request), &on_behalf_of(&payment), Some(&key)).await?;
+    let (gateway, account) = gateway(state, access, &payment).await?;
+    let intent = match gateway.send(StripeGateway::request(&request), &account, Some(&key)).await {
+        Ok(intent) => intent,
+        Err(e) => {
+            audit_failure(state, access, "payment.capture", &payment, input.amount, &e).await?;
+            return Err(e);
+        }
+    };
     let out = action_out(&payment, "capture", &intent)?;
     let mut tx = state.db.begin().await?;
     timeline(&mut tx, access, &payment.id, "Capture requested", &out.stripe_status, serde_json::json!({ "amount": input.amount })).await?;
+    let actor = access.principal.actor().id;
+    let entry = Entry { payment_id: Some(&payment.id), amount: Some(out.amount), currency: Some(&payment.currency), ..Entry::by(access, &actor, "payment.capture", "succeeded") };
+    payment_audit::record(&mut tx, entry).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -112,12 +131,20 @@ pub async fn cancel(state: &AppState, access: &TenantAccess, id: &str, client_ke
         ));
     }
     let key = stripe_idempotency_key(&access.tenant_id, &format!("cancel:{}", payment.id), client_key);
-    let intent = platform_gateway(state)?
-        .send(StripeGateway::request(&CancelPaymentIntent::new(pi)), &on_behalf_of(&payment), Some(&key))
-        .await?;
+    let (gateway, account) = gateway(state, access, &payment).await?;
+    let intent = match gateway.send(StripeGateway::request(&CancelPaymentIntent::new(pi)), &account, Some(&key)).await {
+        Ok(intent) => intent,
+        Err(e) => {
+            audit_failure(state, access, "payment.cancel", &payment, None, &e).await?;
+            return Err(e);
+        }
+    };
     let out = action_out(&payment, "cancel", &intent)?;
     let mut tx = state.db.begin().await?;
     timeline(&mut tx, access, &payment.id, "Cancel requested", &out.stripe_status, serde_json::json!({})).await?;
+    let actor = access.principal.actor().id;
+    let entry = Entry { payment_id: Some(&payment.id), amount: Some(payment.amount), currency: Some(&payment.currency), ..Entry::by(access, &actor, "payment.cancel", "succeeded") };
+    payment_audit::record(&mut tx, entry).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -234,15 +261,19 @@ pub async fn refund(state: &AppState, access: &TenantAccess, input: RefundIn, cl
         stripe_request = stripe_request.reason(reason);
     }
     let key = stripe_idempotency_key(&access.tenant_id, "refund", client_key);
-    let result = platform_gateway(state)?.send(StripeGateway::request(&stripe_request), &on_behalf_of(&payment), Some(&key)).await;
+    let (gateway, account) = gateway(state, access, &payment).await?;
+    let result = gateway.send(StripeGateway::request(&stripe_request), &account, Some(&key)).await;
     let refund = match result {
         Ok(refund) => refund,
         Err(AppError::Upstream { code, message }) if code == "stripe_timeout" || code == "stripe_unreachable" => {
             // Stripe may have made the refund. The request keeps its reservation (pending
             // reconciliation): a retry with the same key, or Stripe's webhook, settles it.
-            return Err(AppError::Upstream { code, message });
+            let e = AppError::Upstream { code, message };
+            audit_failure(state, access, "refund.create", &payment, Some(request.amount), &e).await?;
+            return Err(e);
         }
         Err(e) => {
+            audit_failure(state, access, "refund.create", &payment, Some(request.amount), &e).await?;
             sqlx::query("UPDATE refund_requests SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1")
                 .bind(&request.id)
                 .bind(e.to_string())
@@ -279,6 +310,15 @@ pub async fn refund(state: &AppState, access: &TenantAccess, input: RefundIn, cl
     }
     let detail = serde_json::json!({ "amount": request.amount, "currency": request.currency, "refund_request": request.id });
     timeline(&mut tx, access, &payment.id, "Refund requested", &payment.status, detail).await?;
+    let actor = access.principal.actor().id;
+    let entry = Entry {
+        payment_id: Some(&payment.id),
+        amount: Some(request.amount),
+        currency: Some(&request.currency),
+        detail: Some(format!("refund request {}; Stripe status {}", request.id, stripe_status.as_deref().unwrap_or("unknown"))),
+        ..Entry::by(access, &actor, "refund.create", "succeeded")
+    };
+    payment_audit::record(&mut tx, entry).await?;
     tx.commit().await?;
 
     let row: RequestRow = sqlx::query_as(&format!("SELECT {REQUEST_COLUMNS} FROM refund_requests WHERE id = $1"))

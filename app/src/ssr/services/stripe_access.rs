@@ -31,13 +31,28 @@ pub async fn connected_account(state: &AppState, tenant: &TenantId) -> AppResult
         .await?)
 }
 
-/// The gateway and account to act for `tenant`; a tenant without a Connect account cannot take
-/// payments yet.
+/// The gateway and account to act for `tenant`: its own Stripe key when its settings hold one,
+/// else the platform's key on its Connect account. Without either it cannot take payments yet.
 pub async fn tenant_gateway(state: &AppState, tenant: &TenantId) -> AppResult<(StripeGateway, OnBehalfOf)> {
+    let credentials = super::settings::stripe_credentials(state, tenant).await?;
+    if let Some(own) = &credentials.secret_key {
+        return Ok((StripeGateway::new(own, &state.config.stripe.api_base, state.config.stripe.timeout)?, OnBehalfOf::Platform));
+    }
     let account = connected_account(state, tenant).await?.ok_or_else(|| {
         AppError::unprocessable("connect_account_missing", "This tenant has no Stripe account yet: create one under Connect first.", None)
     })?;
     Ok((platform_gateway(state)?, OnBehalfOf::Account(account)))
+}
+
+/// The gateway for an existing payment: the tenant's own key, or the platform's on the
+/// connected account the payment was made on.
+pub async fn payment_gateway(state: &AppState, tenant: &TenantId, connected_account: Option<&str>) -> AppResult<(StripeGateway, OnBehalfOf)> {
+    let credentials = super::settings::stripe_credentials(state, tenant).await?;
+    match (&credentials.secret_key, connected_account) {
+        (Some(own), None) => Ok((StripeGateway::new(own, &state.config.stripe.api_base, state.config.stripe.timeout)?, OnBehalfOf::Platform)),
+        (_, Some(account)) => Ok((platform_gateway(state)?, OnBehalfOf::Account(account.to_owned()))),
+        (None, None) => Ok((platform_gateway(state)?, OnBehalfOf::Platform)),
+    }
 }
 
 /// The idempotency key we send Stripe for one operation of one client request.
@@ -46,8 +61,16 @@ pub fn stripe_idempotency_key(tenant: &TenantId, operation: &str, client_key: &s
     format!("paybus-{}", hex::encode(&digest[..16]))
 }
 
-/// Whether the tenant may take payments now: a Connect account that Stripe lets charge.
+/// Whether the tenant may take payments now: switched on in its settings, and either its own
+/// Stripe key or a Connect account that Stripe lets charge.
 pub async fn require_payments_enabled(state: &AppState, tenant: &TenantId) -> AppResult<()> {
+    let credentials = super::settings::stripe_credentials(state, tenant).await?;
+    if !credentials.payments_enabled {
+        return Err(AppError::forbidden("payments_disabled", "Payments are disabled for this tenant in its settings."));
+    }
+    if credentials.secret_key.is_some() {
+        return Ok(());
+    }
     let charges: Option<i64> = sqlx::query_scalar("SELECT charges_enabled FROM stripe_accounts WHERE tenant_id = $1 ORDER BY created_at LIMIT 1")
         .bind(tenant.as_str())
         .fetch_optional(&state.db.pool)
