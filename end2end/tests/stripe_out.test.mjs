@@ -122,4 +122,62 @@ test('a demo merchant refunds, captures, onboards with Stripe and sells through 
   await eventually('/payments', async () => {
     assert.match(await page.textContent('#payments-table'), /e2e-buyer@example\.com/);
   });
+
+  // The payment audit log shows what just happened, and exports it.
+  await visit('/audit');
+  const audit = await page.textContent('#audit-table');
+  assert.match(audit, /refund\.create/);
+  assert.match(audit, /payment\.capture/);
+  assert.match(audit, /checkout\.create/);
+  const csv = await page.request.get(`${BASE}/api/v1/payment-audit-log/export.csv`);
+  assert.equal(csv.status(), 200);
+  assert.match(await csv.text(), /^id,created_at,actor_type,actor,action,payment_id,amount,currency,result\n/);
 });
+
+test('settings mask secrets, rotate webhook secrets and switch payments off; disputes, refunds and the webhook audit read back', async () => {
+  await visit('/settings');
+  await page.fill('#new-webhook-secret', 'whsec_e2eRotationSecretOld1234');
+  await page.click('#add-webhook-secret-form button[type=submit]');
+  await page.waitForSelector('#webhook-secrets code:has-text("whsec_…1234")');
+  await page.fill('#new-webhook-secret', 'whsec_e2eRotationSecretNew5678');
+  await page.click('#add-webhook-secret-form button[type=submit]');
+  await page.waitForSelector('#webhook-secrets code:has-text("whsec_…5678")');
+  await page.click('#webhook-secrets li:has-text("whsec_…1234") button');
+  await page.waitForSelector('#webhook-secrets code:has-text("whsec_…1234")', { state: 'detached' });
+  assert.doesNotMatch(await page.content(), /e2eRotationSecret/, 'no secret in the page');
+
+  await page.fill('#settings-stripe-key', 'sk_test_e2eOwnKeyAbcdefgh9999');
+  await page.uncheck('#settings-form input[name=payments_enabled]');
+  await page.click('#settings-form button[type=submit]');
+  await page.waitForSelector('#settings-saved');
+  await visit('/settings');
+  assert.equal(await page.inputValue('#settings-stripe-key'), 'sk_test_…9999');
+  assert.match(await page.textContent('#settings-audit'), /payments_enabled/);
+
+  await visit('/checkout');
+  await page.fill('#checkout-amount', '5');
+  await page.fill('#checkout-success', `${BASE}/payments`);
+  await page.fill('#checkout-cancel', `${BASE}/checkout`);
+  await page.click('#checkout-form button[type=submit]');
+  await page.waitForSelector('.error >> text=/Payments are disabled/');
+
+  // The mask sent back keeps the key; payments back on.
+  await visit('/settings');
+  await page.check('#settings-form input[name=payments_enabled]');
+  await page.click('#settings-form button[type=submit]');
+  await page.waitForSelector('#settings-saved');
+  await visit('/settings');
+  assert.equal(await page.inputValue('#settings-stripe-key'), 'sk_test_…9999');
+
+  // Disputes: Alan's open dispute, with its evidence deadline on the detail page.
+  await visit('/disputes');
+  await page.click('#disputes-table a.dispute-link');
+  await page.waitForSelector('#dispute-detail');
+  assert.match(await page.textContent('#evidence-due'), /\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+
+  await visit('/refunds');
+  assert.match(await page.textContent('#refunds-table'), /USD/);
+  await visit('/webhooks');
+  assert.match(await page.textContent('#webhook-events-table'), /processed/);
+});
+

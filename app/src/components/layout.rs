@@ -99,6 +99,8 @@ fn SignedIn(me: MeOut, switch: ServerAction<SwitchTenant>, logout: ServerAction<
                 <A href="/webhooks">"Webhooks"</A>
                 <A href="/checkout">"Checkout"</A>
                 <A href="/connect">"Connect"</A>
+                <A href="/audit">"Audit log"</A>
+                <A href="/settings">"Settings"</A>
                 <A href="/tenants/new">"New tenant"</A>
                 <a href="/dev/mail">"Dev mailbox"</a>
             </nav>

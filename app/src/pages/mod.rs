@@ -11,6 +11,7 @@ mod members;
 mod overview;
 mod payment_actions;
 mod payments;
+mod settings;
 mod tenants;
 
 use leptos::prelude::*;
@@ -74,10 +75,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/payments") view=payments::PaymentsPage/>
                     <Route path=path!("/payments/:id") view=payments::PaymentDetailPage/>
                     <Route path=path!("/disputes") view=payments::DisputesPage/>
+                    <Route path=path!("/disputes/:id") view=payments::DisputeDetailPage/>
                     <Route path=path!("/refunds") view=payments::RefundsPage/>
                     <Route path=path!("/webhooks") view=payments::WebhooksPage/>
                     <Route path=path!("/connect") view=connect::ConnectPage/>
                     <Route path=path!("/checkout") view=checkout::CheckoutPage/>
+                    <Route path=path!("/settings") view=settings::SettingsPage/>
+                    <Route path=path!("/audit") view=settings::PaymentAuditPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
                     <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
                 </ParentRoute>

@@ -16,7 +16,7 @@ use crate::{
         Action,
     },
     error::AppError,
-    server_fns::payments::{get_payment, list_disputes, list_payments, list_refunds, list_webhook_events, DisputeRowOut},
+    server_fns::payments::{get_dispute, get_payment, list_disputes, list_payments, list_refunds, list_webhook_events, DisputeRowOut},
 };
 
 use super::{events::drop_empty_fields, short_time};
@@ -493,7 +493,7 @@ fn DisputesTable(disputes: Vec<DisputeRowOut>) -> impl IntoView {
             let due = d.evidence_due_by.as_ref().map(short_time).unwrap_or_else(|| "—".into());
             view! {
                 <tr class:due-soon=due_soon data-dispute=d.id.clone()>
-                    <td>{short_time(&d.created_at)}</td>
+                    <td><a href=format!("/disputes/{}", d.id) class="dispute-link">{short_time(&d.created_at)}</a></td>
                     <td><StatusBadge status=d.status.clone()/></td>
                     <td>{d.reason.clone()}</td>
                     <td class="num">{format_money(d.amount, &d.currency)}</td>
@@ -508,6 +508,40 @@ fn DisputesTable(disputes: Vec<DisputeRowOut>) -> impl IntoView {
             <thead><tr><th>"Created (UTC)"</th><th>"Status"</th><th>"Reason"</th><th class="num">"Amount"</th><th>"Evidence due by"</th><th>"Payment"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
+    }
+}
+
+/// One dispute: what, how much, and by when Stripe needs the evidence.
+#[component]
+pub fn DisputeDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let dispute = Resource::new(move || params.read().get("id").unwrap_or_default(), get_dispute);
+    view! {
+        <p class="breadcrumb"><a href="/disputes">"← Disputes"</a></p>
+        <Transition fallback=LOADING>
+            {move || Suspend::new(async move {
+                match dispute.await {
+                    Ok(DisputeRowOut { dispute: d, due_soon }) => view! {
+                        <h1>{format!("Dispute {}", format_money(d.amount, &d.currency))}" "<StatusBadge status=d.status.clone()/></h1>
+                        <dl class="envelope" id="dispute-detail">
+                            <dt>"Id"</dt><dd class="mono">{d.id.clone()}</dd>
+                            <dt>"Reason"</dt><dd>{d.reason.clone()}</dd>
+                            <dt>"Amount"</dt><dd>{format_money(d.amount, &d.currency)}</dd>
+                            <dt>"Evidence due by"</dt>
+                            <dd class:due-soon=due_soon id="evidence-due">
+                                {d.evidence_due_by.as_ref().map(|t| format!("{} UTC", short_time(t))).unwrap_or_else(|| "—".into())}
+                                {due_soon.then(|| " — due within a week")}
+                            </dd>
+                            <dt>"Payment"</dt><dd><a href=format!("/payments/{}", d.payment_id) class="mono">{d.payment_id.clone()}</a></dd>
+                            <dt>"Opened"</dt><dd>{short_time(&d.created_at)}</dd>
+                            <dt>"Stripe dispute"</dt><dd class="mono small">{d.stripe_dispute_id.clone()}</dd>
+                        </dl>
+                    }.into_any(),
+                    Err(AppError::NotFound { .. }) => view! { <h1>"Dispute"</h1><p class="empty">"No such dispute."</p> }.into_any(),
+                    Err(error) => view! { <ErrorNote error/> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod events;
 pub mod members;
 pub mod payments;
+pub mod settings;
 pub mod stripe_out;
 pub mod tenants;
 

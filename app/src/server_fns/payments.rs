@@ -118,3 +118,14 @@ mod form {
         ChildQuery { status: given(status), starting_after: given(starting_after), limit: Some(PAGE_SIZE), ..Default::default() }
     }
 }
+
+/// One dispute, with whether its evidence is due within a week.
+#[server(prefix = "/sfn")]
+pub async fn get_dispute(id: String) -> Result<DisputeRowOut, AppError> {
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    let dispute = crate::ssr::services::payments::dispute(&caller.state, &access, &id).await?;
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::days(7);
+    let due_soon = dispute.status == "needs_response" && dispute.evidence_due_by.is_some_and(|due| due <= soon);
+    Ok(DisputeRowOut { dispute, due_soon })
+}
