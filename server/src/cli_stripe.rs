@@ -40,6 +40,13 @@ pub enum StripeCommand {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Apply stored events again, after an upgrade (`unparsed`) or once their connected account
+    /// belongs to a tenant (`unassigned`): one by id (`whe_…`), or all of them.
+    Reprocess {
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +198,28 @@ pub async fn run(config: &Config, command: StripeCommand) -> Result<(), StripeCl
             let base = url.unwrap_or_else(|| config.public_url.clone());
             let answer = send(config, &base, body).await?;
             println!("sent {}: {answer}", file.display());
+        }
+        StripeCommand::Reprocess { id, all } => {
+            let state = crate::startup::build_state(config.clone()).await.map_err(|e| StripeCliError::Input(e.to_string()))?;
+            let ids: Vec<String> = match (id, all) {
+                (Some(id), _) => vec![id],
+                (None, true) => sqlx::query_scalar("SELECT id FROM webhook_events WHERE status IN ('unparsed', 'unassigned') ORDER BY received_at")
+                    .fetch_all(&state.db.pool)
+                    .await
+                    .map_err(|e| StripeCliError::Input(format!("database: {e}")))?,
+                (None, false) => return Err(StripeCliError::Input("name a webhook event id (whe_…) or pass --all".into())),
+            };
+            let (mut applied, mut pending) = (0, 0);
+            for id in &ids {
+                match app::ssr::ledger::ingest::reprocess(&state.bus, id).await {
+                    Ok(done) => {
+                        println!("{id}: {}", done.status);
+                        if done.status == "processed" { applied += 1 } else { pending += 1 }
+                    }
+                    Err(e) => println!("{id}: {e}"),
+                }
+            }
+            println!("{applied} applied, {pending} still pending, of {} events", ids.len());
         }
     }
     Ok(())

@@ -79,6 +79,7 @@ impl Role {
             Action::SettingsRead => &[Owner, Admin, Developer],
             Action::SettingsUpdate => &[Owner, Admin],
             Action::PaymentAuditRead => &[Owner, Admin, Developer, Analyst],
+            Action::WebhookEventsReprocess => &[Owner, Admin, Developer],
         };
         allowed.contains(&self)
     }
@@ -134,10 +135,12 @@ pub enum Action {
     SettingsUpdate,
     /// The payment audit log of money-moving actions and webhook effects.
     PaymentAuditRead,
+    /// Apply stored Stripe events again (unparsed after an upgrade).
+    WebhookEventsReprocess,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 32] = [
         Action::TenantRead,
         Action::TenantUpdate,
         Action::MembersRead,
@@ -169,6 +172,7 @@ impl Action {
         Action::SettingsRead,
         Action::SettingsUpdate,
         Action::PaymentAuditRead,
+        Action::WebhookEventsReprocess,
     ];
 }
 

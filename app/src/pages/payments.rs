@@ -632,9 +632,20 @@ pub fn WebhooksPage() -> impl IntoView {
 
 #[component]
 fn WebhookEventsTable(events: Vec<WebhookEventOut>) -> impl IntoView {
+    let reprocess = ServerAction::<crate::server_fns::payments::ReprocessWebhookEvent>::new();
     let rows = events
         .into_iter()
         .map(|e| {
+            // Unparsed events wait for an upgrade; once paybus reads them, one click applies them.
+            let retry = (e.status == "unparsed").then(|| {
+                let id = e.id.clone();
+                view! {
+                    <ActionForm action=reprocess attr:class="inline">
+                        <input type="hidden" name="id" value=id/>
+                        <button type="submit" class="secondary small">"Reprocess"</button>
+                    </ActionForm>
+                }
+            });
             view! {
                 <tr data-status=e.status.clone()>
                     <td>{precise_time(&e.received_at)}</td>
@@ -642,13 +653,16 @@ fn WebhookEventsTable(events: Vec<WebhookEventOut>) -> impl IntoView {
                     <td>{e.event_type.clone().map(|t| view! { <code>{t}</code> })}</td>
                     <td><StatusBadge status=e.status.clone()/></td>
                     <td class="error-text">{e.error.clone().unwrap_or_default()}</td>
+                    <td>{retry}</td>
                 </tr>
             }
         })
         .collect_view();
     view! {
+        {move || reprocess.value().get().and_then(|r| r.ok()).map(|e| view! { <p class="notice" role="status" id="reprocessed">{format!("Re-processed: {}", e.status)}</p> })}
+        <crate::components::ActionError value=reprocess.value()/>
         <table class="table" id="webhook-events-table">
-            <thead><tr><th>"Received (UTC)"</th><th>"Stripe event"</th><th>"Type"</th><th>"Status"</th><th>"Error"</th></tr></thead>
+            <thead><tr><th>"Received (UTC)"</th><th>"Stripe event"</th><th>"Type"</th><th>"Status"</th><th>"Error"</th><th></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }

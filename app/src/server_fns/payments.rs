@@ -129,3 +129,11 @@ pub async fn get_dispute(id: String) -> Result<DisputeRowOut, AppError> {
     let due_soon = dispute.status == "needs_response" && dispute.evidence_due_by.is_some_and(|due| due <= soon);
     Ok(DisputeRowOut { dispute, due_soon })
 }
+
+/// Applies a stored unparsed event again (after an upgrade).
+#[server(prefix = "/sfn")]
+pub async fn reprocess_webhook_event(id: String) -> Result<crate::domain::ledger::WebhookEventOut, AppError> {
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    crate::ssr::services::webhook_events::reprocess(&caller.state, &access, &id).await
+}

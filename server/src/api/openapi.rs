@@ -28,7 +28,7 @@ use super::{api_keys, events, health, identity, members, payments, settings, str
         stripe_out::create_checkout_session, stripe_out::list_checkout_sessions, stripe_out::create_product, stripe_out::list_products,
         stripe_out::product, stripe_out::capture, stripe_out::cancel, stripe_out::create_refund,
         stripe_out::reconciliation_runs, stripe_out::reconcile_now,
-        settings::get_settings, settings::update_settings, settings::settings_audit, settings::audit_log, settings::export_audit_log,
+        settings::get_settings, settings::update_settings, settings::settings_audit, settings::audit_log, settings::export_audit_log, settings::reprocess_event, settings::reprocess_unparsed,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("api_key" = [])),

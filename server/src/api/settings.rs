@@ -31,6 +31,20 @@ pub fn router() -> Router<AppState> {
         .route("/settings/audit", get(settings_audit))
         .route("/payment-audit-log", get(audit_log))
         .route("/payment-audit-log/export.csv", get(export_audit_log))
+        .route("/webhook-events/{id}/reprocess", axum::routing::post(reprocess_event))
+        .route("/webhook-events/reprocess", axum::routing::post(reprocess_unparsed))
+}
+
+/// Applies a stored `unparsed` (or `unassigned`) Stripe event again; 409 if it was applied.
+#[utoipa::path(post, path = "/api/v1/webhook-events/{id}/reprocess", tag = "payments", responses((status = 200, body = app::domain::ledger::WebhookEventOut), (status = 404), (status = 409)))]
+pub async fn reprocess_event(State(state): State<AppState>, Tenant(access): Tenant, super::extractors::Path(id): super::extractors::Path<String>) -> Result<axum::Json<app::domain::ledger::WebhookEventOut>, AppError> {
+    Ok(axum::Json(app::ssr::services::webhook_events::reprocess(&state, &access, &id).await?))
+}
+
+/// Re-processes every unparsed event of the tenant; says how many now applied.
+#[utoipa::path(post, path = "/api/v1/webhook-events/reprocess", tag = "payments", responses((status = 200, body = app::ssr::services::webhook_events::ReprocessOut)))]
+pub async fn reprocess_unparsed(State(state): State<AppState>, Tenant(access): Tenant) -> Result<axum::Json<app::ssr::services::webhook_events::ReprocessOut>, AppError> {
+    Ok(axum::Json(app::ssr::services::webhook_events::reprocess_unparsed(&state, &access).await?))
 }
 
 /// The tenant's settings; every secret masked (`sk_live_…abcd`).

@@ -261,3 +261,52 @@ both_backends! {
         assert_eq!((payment["status"].as_str(), payment["amount"].as_i64(), payment["amount_refunded"].as_i64()), (Some("disputed"), Some(2000), Some(2000)));
     }
 }
+
+both_backends! {
+    async fn an_event_paybus_cannot_read_is_kept_and_applied_once_after_an_upgrade(app: TestApp) {
+        let Some(app) = spawn(app.backend).await else { return };
+        let owner = owner_with_account(&app).await;
+        // Stripe's API drifted: the amount arrives as a string.
+        let mut drifted = story().into_iter().find(|e| e["type"] == "payment_intent.succeeded").unwrap();
+        drifted["data"]["object"]["amount"] = serde_json::json!("5000");
+        let (status, body) = deliver(&app, &drifted).await;
+        assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("unparsed")), "Stripe still gets its 2xx: {body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        let (_, payments) = app.get("/api/v1/payments", Some(&owner.token)).await;
+        assert_eq!(payments["data"].as_array().unwrap().len(), 0, "nothing applied");
+        let raised = app.query_strings("SELECT type FROM events WHERE type = 'webhook.unparsed'").await;
+        assert_eq!(raised.len(), 1, "the bus raised the alarm");
+
+        // Re-processing before the upgrade changes nothing and says so.
+        let (status, still) = app.post(&format!("/api/v1/webhook-events/{id}/reprocess"), Some(&owner.token), serde_json::json!({})).await;
+        assert_eq!((status, still["status"].as_str()), (StatusCode::OK, Some("unparsed")), "{still}");
+
+        // What an upgrade amounts to: this paybus now reads the stored payload.
+        app.execute(&format!("UPDATE webhook_events SET raw = REPLACE(raw, '\"amount\":\"5000\"', '\"amount\":5000') WHERE id = '{id}'")).await;
+        let stranger = app.user(&unique_email("stranger")).await;
+        let (status, _) = app.post(&format!("/api/v1/webhook-events/{id}/reprocess"), Some(&stranger.token), serde_json::json!({})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's event");
+        let (_, analyst) = app.post("/api/v1/api-keys", Some(&owner.token), serde_json::json!({ "name": "a", "role": "analyst" })).await;
+        let (status, _) = app.post(&format!("/api/v1/webhook-events/{id}/reprocess"), analyst["secret"].as_str(), serde_json::json!({})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let (status, done) = app.post(&format!("/api/v1/webhook-events/{id}/reprocess"), Some(&owner.token), serde_json::json!({})).await;
+        assert_eq!((status, done["status"].as_str()), (StatusCode::OK, Some("processed")), "{done}");
+        let (_, payments) = app.get("/api/v1/payments", Some(&owner.token)).await;
+        assert_eq!(payments["data"][0]["amount"], 5000);
+        let (status, again) = app.post(&format!("/api/v1/webhook-events/{id}/reprocess"), Some(&owner.token), serde_json::json!({})).await;
+        assert_eq!((status, again["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("webhook_event_already_processed")));
+        let timeline = app.query_strings("SELECT stripe_event_id FROM event_logs").await;
+        assert_eq!(timeline.len(), 1, "applied exactly once: {timeline:?}");
+
+        // The bulk route takes every unparsed event of the tenant.
+        let mut charge = story().into_iter().find(|e| e["type"] == "charge.succeeded").unwrap();
+        charge["data"]["object"]["amount"] = serde_json::json!(true);
+        let (_, body) = deliver(&app, &charge).await;
+        assert_eq!(body["status"], "unparsed");
+        app.execute("UPDATE webhook_events SET raw = REPLACE(raw, '\"amount\":true', '\"amount\":5000') WHERE status = 'unparsed'").await;
+        let (status, bulk) = app.post("/api/v1/webhook-events/reprocess", Some(&owner.token), serde_json::json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{bulk}");
+        assert_eq!((bulk["processed"].clone(), bulk["still_pending"].clone()), (serde_json::json!(1), serde_json::json!(0)));
+    }
+}

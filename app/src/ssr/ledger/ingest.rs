@@ -125,15 +125,29 @@ async fn ingest_once(bus: &Bus, event: &StripeEvent, raw_text: &str, source: Sou
     Ok(outcome)
 }
 
-/// Applies a stored event again (an `unparsed` one after an upgrade, or a re-run).
+/// Applies a stored event again: an `unparsed` one after an upgrade taught paybus its shape, or
+/// an `unassigned` one once its connected account belongs to a tenant. The status check and the
+/// application share one transaction, so two operators clicking at once apply it once.
 pub async fn reprocess(bus: &Bus, webhook_event_id: &str) -> AppResult<Ingested> {
-    let raw: String = sqlx::query_scalar("SELECT raw FROM webhook_events WHERE id = $1 AND stripe_event_id IS NOT NULL")
+    let raw: Option<(String, String)> = sqlx::query_as("SELECT raw, status FROM webhook_events WHERE id = $1 AND stripe_event_id IS NOT NULL")
         .bind(webhook_event_id)
         .fetch_optional(&bus.db().pool)
-        .await?
-        .ok_or_else(|| AppError::not_found("webhook_event"))?;
-    let event = StripeEvent::parse(raw.as_bytes()).map_err(|e| AppError::invalid("event_invalid", e, None))?;
+        .await?;
+    let (raw, _) = raw.ok_or_else(|| AppError::not_found("webhook_event"))?;
+    let event = StripeEvent::parse(raw.as_bytes()).map_err(|e| AppError::unprocessable("event_invalid", format!("The stored event is not a Stripe event: {e}"), None))?;
     let mut tx = bus.db().begin().await?;
+    let claimed = sqlx::query("UPDATE webhook_events SET status = 'received', error = NULL WHERE id = $1 AND status IN ('unparsed', 'unassigned')")
+        .bind(webhook_event_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if claimed == 0 {
+        return Err(AppError::conflict(
+            "webhook_event_already_processed",
+            "Only unparsed or unassigned events can be re-processed; this one was applied or ignored.",
+            None,
+        ));
+    }
     let outcome = apply(bus, &mut tx, webhook_event_id, &event).await?;
     bus.commit(tx).await?;
     Ok(outcome)

@@ -18,3 +18,4 @@ pub mod products;
 pub mod settings;
 pub mod stripe_access;
 pub mod tenants;
+pub mod webhook_events;
