@@ -12,6 +12,9 @@ pub const UNCHANGED: &str = "__unchanged__";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct SettingsOut {
+    /// Always `settings`.
+    pub object: String,
+    pub tenant_id: String,
     pub payments_enabled: bool,
     pub default_currency: String,
     pub notification_emails: Vec<String>,

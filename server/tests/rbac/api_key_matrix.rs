@@ -24,6 +24,9 @@ const KEY_PERMISSIONS: &[Row] = &[
     (Op::ApiKeysList,      [Y,    Y,    Y,        Y,      N]),
     (Op::ApiKeyCreate,     [Y,    Y,    Y,        N,      N]),
     (Op::ApiKeyRevoke,     [Y,    Y,    Y,        N,      N]),
+    (Op::SettingsRead,     [Y,    Y,    Y,        N,      N]),
+    (Op::SettingsUpdate,   [Y,    Y,    N,        N,      N]),
+    (Op::PaymentAuditRead, [Y,    Y,    Y,        Y,      N]),
 ];
 
 async fn key_per_role(app: &TestApp, team: &Team) -> [Caller; 5] {

@@ -21,6 +21,9 @@ pub enum Op {
     ApiKeysList,
     ApiKeyCreate,
     ApiKeyRevoke,
+    SettingsRead,
+    SettingsUpdate,
+    PaymentAuditRead,
 }
 
 pub const Y: bool = true;
@@ -117,6 +120,23 @@ async fn attempt(app: &TestApp, team: &Team, caller: &Caller, role: &str, op: Op
             let ok = team.keys(app).await.iter().any(|k| k["id"] == key.id.as_str() && !k["revoked_at"].is_null());
             (r, ok)
         }
+        Op::SettingsRead => {
+            let (s, b) = caller.get(app, "/api/v1/settings").await;
+            let ok = b["object"] == "settings" && b["tenant_id"] == team.tenant.as_str() && b["stripe_api_version"].is_string();
+            ((s, b), ok)
+        }
+        Op::SettingsUpdate => {
+            let email = unique_email("notify");
+            let r = caller.call(app, reqwest::Method::PATCH, "/api/v1/settings", Some(json!({ "notification_emails": [email] }))).await;
+            let (_, now) = team.founder().get(app, "/api/v1/settings").await;
+            let ok = now["notification_emails"].as_array().is_some_and(|l| l.iter().any(|e| e == email.as_str()));
+            (r, ok)
+        }
+        Op::PaymentAuditRead => {
+            let (s, b) = caller.get(app, "/api/v1/payment-audit-log").await;
+            let ok = b["object"] == "list";
+            ((s, b), ok)
+        }
     };
     Attempt { status, body, took_effect }
 }
@@ -135,7 +155,7 @@ fn verdict(op: Op, allowed: bool, a: &Attempt) -> Option<String> {
         if a.status != StatusCode::FORBIDDEN || error["code"] != "insufficient_role" || error["type"] != "permission_error" {
             return Some(format!("expected 403 insufficient_role but got {}: {}", a.status, a.body));
         }
-        let is_write = !matches!(op, Op::TenantRead | Op::MembersList | Op::InvitationsList | Op::ApiKeysList);
+        let is_write = !matches!(op, Op::TenantRead | Op::MembersList | Op::InvitationsList | Op::ApiKeysList | Op::SettingsRead | Op::PaymentAuditRead);
         if is_write && a.took_effect {
             return Some("refused with 403, yet the change happened".into());
         }

@@ -23,6 +23,9 @@ const MEMBER_PERMISSIONS: &[Row] = &[
     (Op::ApiKeysList,      [Y,    Y,    Y,        Y,      N]),
     (Op::ApiKeyCreate,     [Y,    Y,    Y,        N,      N]),
     (Op::ApiKeyRevoke,     [Y,    Y,    Y,        N,      N]),
+    (Op::SettingsRead,     [Y,    Y,    Y,        N,      N]),
+    (Op::SettingsUpdate,   [Y,    Y,    N,        N,      N]),
+    (Op::PaymentAuditRead, [Y,    Y,    Y,        Y,      N]),
 ];
 
 both_backends! {

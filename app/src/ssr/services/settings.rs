@@ -49,6 +49,11 @@ struct Opened {
     webhook_secrets: Vec<String>,
 }
 
+/// Where a sealed value belongs: it opens only in this tenant's row, in this field.
+fn context(tenant: &TenantId, field: &str) -> String {
+    format!("{}/{field}", tenant.as_str())
+}
+
 async fn load(state: &AppState, tenant: &TenantId) -> AppResult<Option<Opened>> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT payments_enabled, default_currency, notification_emails, stripe_secret_key, webhook_secrets, updated_at FROM tenant_settings WHERE tenant_id = $1",
@@ -57,17 +62,20 @@ async fn load(state: &AppState, tenant: &TenantId) -> AppResult<Option<Opened>> 
     .fetch_optional(&state.db.pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let secret_key = row.stripe_secret_key.as_deref().map(|s| state.secrets.open(s)).transpose()?;
+    let secret_key = row.stripe_secret_key.as_deref().map(|s| state.secrets.open(s, &context(tenant, "stripe_secret_key"))).transpose()?;
     let webhook_secrets: Vec<String> = match row.webhook_secrets.as_deref() {
-        Some(sealed) => serde_json::from_str(&state.secrets.open(sealed)?).map_err(|_| AppError::Internal)?,
+        Some(sealed) => serde_json::from_str(&state.secrets.open(sealed, &context(tenant, "webhook_secrets"))?).map_err(|_| AppError::Internal)?,
         None => vec![],
     };
     Ok(Some(Opened { row, secret_key, webhook_secrets }))
 }
 
-fn out(opened: Option<Opened>) -> SettingsOut {
+fn out(tenant: &TenantId, opened: Option<Opened>) -> SettingsOut {
+    let (object, tenant_id) = ("settings".to_owned(), tenant.to_string());
     match opened {
         Some(o) => SettingsOut {
+            object,
+            tenant_id,
             payments_enabled: o.row.payments_enabled != 0,
             default_currency: o.row.default_currency,
             notification_emails: serde_json::from_str(&o.row.notification_emails).unwrap_or_default(),
@@ -77,6 +85,8 @@ fn out(opened: Option<Opened>) -> SettingsOut {
             updated_at: Some(from_ms(o.row.updated_at)),
         },
         None => SettingsOut {
+            object,
+            tenant_id,
             payments_enabled: true,
             default_currency: "usd".into(),
             notification_emails: vec![],
@@ -90,7 +100,7 @@ fn out(opened: Option<Opened>) -> SettingsOut {
 
 pub async fn get(state: &AppState, access: &TenantAccess) -> AppResult<SettingsOut> {
     access.require(Action::SettingsRead)?;
-    Ok(out(load(state, &access.tenant_id).await?))
+    Ok(out(&access.tenant_id, load(state, &access.tenant_id).await?))
 }
 
 /// For paybus's own calls: the tenant's Stripe credentials and switches.
@@ -201,13 +211,13 @@ pub async fn update(state: &AppState, access: &TenantAccess, patch: SettingsPatc
     }
 
     if changed.is_empty() {
-        return Ok(out(load(state, &access.tenant_id).await?));
+        return Ok(out(&access.tenant_id, load(state, &access.tenant_id).await?));
     }
     let now = now_ms();
     let actor = access.principal.actor();
-    let sealed_key = secret_key.as_deref().map(|k| state.secrets.seal(k));
+    let sealed_key = secret_key.as_deref().map(|k| state.secrets.seal(k, &context(&access.tenant_id, "stripe_secret_key")));
     let sealed_hooks = (!webhook_secrets.is_empty())
-        .then(|| serde_json::to_string(&webhook_secrets).map(|j| state.secrets.seal(&j)))
+        .then(|| serde_json::to_string(&webhook_secrets).map(|j| state.secrets.seal(&j, &context(&access.tenant_id, "webhook_secrets"))))
         .transpose()
         .map_err(|_| AppError::Internal)?;
     let mut tx = state.db.begin().await?;
@@ -240,7 +250,7 @@ pub async fn update(state: &AppState, access: &TenantAccess, patch: SettingsPatc
     state.bus.publish(&mut tx, &EventContext::for_access(access), DomainEvent::SettingsUpdated(payload)).await?;
     tx.commit().await?;
     state.bus.wake();
-    Ok(out(load(state, &access.tenant_id).await?))
+    Ok(out(&access.tenant_id, load(state, &access.tenant_id).await?))
 }
 
 #[derive(sqlx::FromRow)]
