@@ -37,8 +37,9 @@ async function visit(path) {
 async function eventually(path, check) {
   let last;
   for (let i = 0; i < 40; i++) {
-    await visit(path);
     try {
+      // A navigation still settling (a redirect back from a hosted page) may abort this one.
+      await visit(path);
       await check();
       return;
     } catch (error) {
