@@ -50,7 +50,14 @@ after(async () => {
 
 /** Loads a path and waits until the wasm bundle has hydrated it. */
 async function visit(path) {
-  await page.goto(BASE + path);
+  try {
+    await page.goto(BASE + path);
+  } catch (error) {
+    // A reload the page started itself (after a tenant switch) can interrupt this navigation;
+    // going there again is what a person would do.
+    if (!/interrupted by another navigation|ERR_ABORTED/.test(String(error))) throw error;
+    await page.goto(BASE + path);
+  }
   await hydrated();
 }
 

@@ -101,8 +101,12 @@ test('a demo merchant refunds, captures, onboards with Stripe and sells through 
   await page.click('#create-connect-form button[type=submit]');
   await page.waitForSelector('#connect-account');
   assert.match(await page.textContent('#requirements-due'), /business_type/);
+  // The button leaves for Stripe's hosted onboarding, which sends the merchant back here.
+  const onboarding = page.waitForRequest((request) => request.url().includes('/connect/onboard/'));
   await page.click('#continue-onboarding-form button[type=submit]');
+  await onboarding;
   await page.waitForURL(/\/connect$/);
+  await page.waitForLoadState('load');
   await eventually('/connect', async () => {
     assert.match(await page.textContent('#connect-account'), /Charges\s*enabled/);
   });
