@@ -102,7 +102,7 @@ impl StripeMock {
             .route("/v1/checkout/sessions", post(create_session))
             .route("/v1/payment_intents/{id}/capture", post(capture))
             .route("/v1/payment_intents/{id}/cancel", post(cancel))
-            .route("/v1/refunds", post(create_refund))
+            .route("/v1/refunds", post(create_refund).get(list_refunds))
             .route("/v1/events", get(list_events))
             .route("/connect/onboard/{account}", get(onboarding_page))
             .route("/express/{account}", get(express_page))
@@ -418,6 +418,23 @@ async fn create_refund(State(d): State<StripeMock>, method: Method, uri: Uri, he
     d.inner.lock().unwrap().refunds.push(refund.clone());
     d.emit("refund.created", refund.clone(), rec.account.as_deref());
     answer(&d, &rec, refund)
+}
+
+async fn list_refunds(State(d): State<StripeMock>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let (early, _) = intake(&d, &method, uri.path(), &headers, b"").await;
+    if let Some(r) = early {
+        return r;
+    }
+    let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+    let wanted = |field: &str| query.iter().find(|(k, _)| k == field).map(|(_, v)| v.clone());
+    let (intent, charge) = (wanted("payment_intent"), wanted("charge"));
+    let refunds: Vec<Value> = d
+        .refunds()
+        .into_iter()
+        .rev()
+        .filter(|r| intent.as_ref().is_none_or(|pi| r["payment_intent"] == json!(pi)) && charge.as_ref().is_none_or(|ch| r["charge"] == json!(ch)))
+        .collect();
+    Json(json!({ "object": "list", "url": "/v1/refunds", "has_more": false, "data": refunds })).into_response()
 }
 
 async fn list_events(State(d): State<StripeMock>, method: Method, uri: Uri, headers: HeaderMap) -> Response {

@@ -696,3 +696,40 @@ stripe_scenario! {
         assert_eq!((stale["refreshed"].clone(), stale["charges_enabled"].clone()), (json!(false), json!(true)));
     }
 }
+
+stripe_scenario! {
+    async fn refunds_left_without_an_outcome_are_resolved_with_stripe_by_the_sweeper(app: TestApp, double: StripeDouble) {
+        let (merchant, account) = onboarded_merchant(&app, &double).await;
+        let payment = captured_payment(&app, &merchant.token, &account).await;
+
+        // Stripe timed out and made nothing: 2000 stays reserved until someone asks Stripe.
+        double.fail_next("/v1/refunds", Failure::Timeout);
+        let (status, _) = post_with_key(&app, "/api/v1/refunds", &merchant.token, &key(), json!({ "payment_id": payment, "amount": 2000 })).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        let (status, _) = post_with_key(&app, "/api/v1/refunds", &merchant.token, &key(), json!({ "payment_id": payment, "amount": 3001 })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "still reserved");
+
+        // Stripe made this one, but our write after it failed and its webhook never came.
+        break_refund_bookkeeping(&app).await;
+        let (status, _) = post_with_key(&app, "/api/v1/refunds", &merchant.token, &key(), json!({ "payment_id": payment, "amount": 1000 })).await;
+        assert!(status.is_server_error());
+        repair_refund_bookkeeping(&app).await;
+        assert_eq!(double.refunds().len(), 1);
+
+        // A fresh request is left alone; ten minutes on, the sweeper asks Stripe about both.
+        let (_, run) = app.post("/api/v1/webhook-events/reconciliations", Some(&merchant.token), json!({})).await;
+        assert_eq!(run["status"], "succeeded");
+        let statuses = app.query_strings("SELECT status FROM refund_requests ORDER BY amount").await;
+        assert_eq!(statuses, vec!["requested".to_owned(), "requested".to_owned()]);
+        app.execute("UPDATE refund_requests SET updated_at = updated_at - 11 * 60 * 1000").await;
+        app.post("/api/v1/webhook-events/reconciliations", Some(&merchant.token), json!({})).await;
+        let resolved = app.query_strings("SELECT CAST(amount AS TEXT) || ':' || status || ':' || COALESCE(stripe_refund_id, '-') FROM refund_requests ORDER BY amount").await;
+        let made = double.refunds()[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(resolved, vec![format!("1000:submitted:{made}"), "2000:failed:-".to_owned()]);
+
+        // The released 2000 can be refunded again; the 1000 Stripe made still counts.
+        let (status, rest) = post_with_key(&app, "/api/v1/refunds", &merchant.token, &key(), json!({ "payment_id": payment })).await;
+        assert_eq!(status, StatusCode::CREATED, "{rest}");
+        assert_eq!(rest["amount"], 4000);
+    }
+}

@@ -49,6 +49,7 @@ pub async fn sweep_all(state: &AppState) -> AppResult<Vec<ReconciliationRunOut>>
     for (account, tenant) in accounts {
         runs.push(sweep_one(state, Some(&tenant), Some(&account)).await?);
     }
+    resolve_pending_refunds(state, None).await;
     Ok(runs)
 }
 
@@ -62,7 +63,20 @@ pub async fn sweep_tenant(state: &AppState, access: &TenantAccess) -> AppResult<
     let account = account.ok_or_else(|| {
         AppError::unprocessable("connect_account_missing", "This tenant has no Stripe account to reconcile yet.", None)
     })?;
-    sweep_one(state, Some(access.tenant_id.as_str()), Some(&account)).await
+    let run = sweep_one(state, Some(access.tenant_id.as_str()), Some(&account)).await?;
+    resolve_pending_refunds(state, Some(access.tenant_id.as_str())).await;
+    Ok(run)
+}
+
+/// Refund requests left without an outcome for this long are looked up at Stripe.
+const PENDING_REFUND_AGE_MS: i64 = 10 * 60 * 1000;
+
+async fn resolve_pending_refunds(state: &AppState, tenant: Option<&str>) {
+    match super::refund_requests::resolve_stale(state, tenant, PENDING_REFUND_AGE_MS).await {
+        Ok((0, 0)) => {}
+        Ok((found, released)) => tracing::info!(found, released, "pending refund requests resolved with Stripe"),
+        Err(e) => tracing::warn!(error = %e, "resolving pending refund requests failed"),
+    }
 }
 
 async fn sweep_one(state: &AppState, tenant: Option<&str>, account: Option<&str>) -> AppResult<ReconciliationRunOut> {
