@@ -13,17 +13,22 @@ use crate::{
 
 /// method, path and a hash of the canonical body: what makes two requests "the same".
 pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
-    let canonical = match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) => canonical_json(&value),
-        // Not JSON (or empty): the bytes themselves.
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    };
     let mut hasher = Sha256::new();
     hasher.update(method.as_bytes());
     hasher.update(b"\n");
     hasher.update(path.as_bytes());
     hasher.update(b"\n");
-    hasher.update(canonical.as_bytes());
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => {
+            hasher.update(b"json:");
+            hasher.update(canonical_json(&value).as_bytes());
+        }
+        // Not JSON (or empty): the bytes themselves, exactly.
+        Err(_) => {
+            hasher.update(b"raw:");
+            hasher.update(body);
+        }
+    }
     hex::encode(hasher.finalize())
 }
 
@@ -56,8 +61,9 @@ pub struct StoredResponse {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This request owns the key now: run it, then [`complete`] or [`release`].
-    Acquired,
+    /// This request owns the key now (until `locked_until`): run it, then [`complete`] or
+    /// [`release`] with that value.
+    Acquired { locked_until: i64 },
     /// The same request already completed: send this.
     Replay(StoredResponse),
 }
@@ -93,7 +99,7 @@ pub async fn claim(db: &Db, tenant: &str, key: &str, fingerprint: &str, policy: 
         .execute(&db.pool)
         .await;
         match inserted {
-            Ok(_) => return Ok(Claim::Acquired),
+            Ok(_) => return Ok(Claim::Acquired { locked_until: now + policy.lock_ms }),
             Err(e) if is_unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
         }
@@ -148,18 +154,19 @@ pub async fn claim(db: &Db, tenant: &str, key: &str, fingerprint: &str, policy: 
         .await?
         .rows_affected();
         if taken == 1 {
-            return Ok(Claim::Acquired);
+            return Ok(Claim::Acquired { locked_until: now + policy.lock_ms });
         }
         return Err(AppError::conflict("idempotency_key_in_flight", "A request with this Idempotency-Key is still being processed; retry shortly.", Some("Idempotency-Key")));
     }
     Err(AppError::conflict("idempotency_key_in_flight", "A request with this Idempotency-Key is still being processed; retry shortly.", Some("Idempotency-Key")))
 }
 
-/// Stores the response of a claimed request for replay.
-pub async fn complete(db: &Db, tenant: &str, key: &str, response: &StoredResponse, now: i64) -> AppResult<()> {
+/// Stores the response of a claimed request for replay — only while this request still holds
+/// the claim: one that outran its lock and was taken over leaves the new holder's record alone.
+pub async fn complete(db: &Db, tenant: &str, key: &str, locked_until: i64, response: &StoredResponse, now: i64) -> AppResult<()> {
     sqlx::query(
         "UPDATE idempotency_keys SET status = 'completed', response_status = $3, response_body = $4, content_type = $5, completed_at = $6
-         WHERE tenant_id = $1 AND idempotency_key = $2",
+         WHERE tenant_id = $1 AND idempotency_key = $2 AND status = 'in_flight' AND locked_until = $7",
     )
     .bind(tenant)
     .bind(key)
@@ -167,6 +174,7 @@ pub async fn complete(db: &Db, tenant: &str, key: &str, response: &StoredRespons
     .bind(&response.body)
     .bind(&response.content_type)
     .bind(now)
+    .bind(locked_until)
     .execute(&db.pool)
     .await?;
     Ok(())
@@ -174,10 +182,11 @@ pub async fn complete(db: &Db, tenant: &str, key: &str, response: &StoredRespons
 
 /// Frees a claimed key without a result, so the client may retry it (the request did not run to
 /// a definite outcome).
-pub async fn release(db: &Db, tenant: &str, key: &str) -> AppResult<()> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND idempotency_key = $2 AND status = 'in_flight'")
+pub async fn release(db: &Db, tenant: &str, key: &str, locked_until: i64) -> AppResult<()> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND idempotency_key = $2 AND status = 'in_flight' AND locked_until = $3")
         .bind(tenant)
         .bind(key)
+        .bind(locked_until)
         .execute(&db.pool)
         .await?;
     Ok(())
@@ -208,6 +217,12 @@ mod tests {
         assert_ne!(base, fingerprint("PUT", "/api/v1/refunds", body));
         // Array order is meaningful.
         assert_ne!(fingerprint("POST", "/x", br#"[1,2]"#), fingerprint("POST", "/x", br#"[2,1]"#));
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_are_compared_byte_for_byte() {
+        assert_ne!(fingerprint("POST", "/x", b"\xff\xfe"), fingerprint("POST", "/x", b"\xff\xfd"));
+        assert_ne!(fingerprint("POST", "/x", b"1"), fingerprint("POST", "/x", b"json:1"));
     }
 
     #[test]

@@ -44,15 +44,15 @@ pub fn key_of(headers: &axum::http::HeaderMap) -> Result<String, AppError> {
 }
 
 async fn run(state: &AppState, request: Request, next: Next) -> Result<Response, AppError> {
-    let key = key_of(request.headers())?;
     // Whose key it is: resolved exactly as the handler will. If that fails, the handler answers
-    // with the proper 401/403 and nothing is recorded.
+    // with the proper 401/403 (before any complaint about the key) and nothing is recorded.
     let session = request.extensions().get::<Session>().cloned();
     let tenant = match principal::require_principal(state, request.headers(), session.as_ref()).await {
         Ok(who) => principal::tenant_access(state, who, request.headers(), session.as_ref()).await.ok().map(|a| a.tenant_id.to_string()),
         Err(_) => None,
     };
     let Some(tenant) = tenant else { return Ok(next.run(request).await) };
+    let key = key_of(request.headers())?;
 
     // The full path: inside the nested API router the URI has lost its `/api/v1` prefix.
     let path = request.extensions().get::<OriginalUri>().map(|u| u.path().to_owned()).unwrap_or_else(|| request.uri().path().to_owned());
@@ -63,14 +63,14 @@ async fn run(state: &AppState, request: Request, next: Next) -> Result<Response,
 
     match idempotency::claim(&state.db, &tenant, &key, &fingerprint, &policy, now_ms()).await? {
         Claim::Replay(stored) => Ok(replay(stored)),
-        Claim::Acquired => {
+        Claim::Acquired { locked_until } => {
             let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             let (parts, body) = response.into_parts();
             let body = match to_bytes(body, usize::MAX).await {
                 Ok(body) => body,
                 Err(e) => {
                     tracing::error!(error = %e, "response body unreadable");
-                    idempotency::release(&state.db, &tenant, &key).await?;
+                    idempotency::release(&state.db, &tenant, &key, locked_until).await?;
                     return Err(AppError::Internal);
                 }
             };
@@ -81,9 +81,9 @@ async fn run(state: &AppState, request: Request, next: Next) -> Result<Response,
                     body: text,
                     content_type: parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned),
                 };
-                idempotency::complete(&state.db, &tenant, &key, &stored, now_ms()).await?;
+                idempotency::complete(&state.db, &tenant, &key, locked_until, &stored, now_ms()).await?;
             } else {
-                idempotency::release(&state.db, &tenant, &key).await?;
+                idempotency::release(&state.db, &tenant, &key, locked_until).await?;
             }
             Ok(Response::from_parts(parts, Body::from(body)))
         }

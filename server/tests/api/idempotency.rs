@@ -158,6 +158,11 @@ idempotency_scenario! {
         let body = format!(r#"{{"payment_id":"{payment}","amount":100}}"#);
         let (status, _, missing) = send(&app, "/api/v1/refunds", &owner.token, None, &body).await;
         assert_eq!((status, missing["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("idempotency_key_missing")));
+        // Who is asking comes first: without credentials it is a 401, key or no key.
+        let anonymous = app.client.post(app.url("/api/v1/refunds")).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        let (status, _, blank) = send(&app, "/api/v1/refunds", &owner.token, Some(" "), &body).await;
+        assert_eq!((status, blank["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("idempotency_key_invalid")));
         let long = "k".repeat(256);
         let (status, _, too_long) = send(&app, "/api/v1/refunds", &owner.token, Some(&long), &body).await;
         assert_eq!((status, too_long["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("idempotency_key_invalid")));
