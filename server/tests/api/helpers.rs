@@ -258,3 +258,52 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// The platform webhook secret of apps started with a Stripe double.
+pub const STRIPE_WEBHOOK_SECRET: &str = "whsec_paybus_tests";
+
+/// The server with a Stripe double of its own (short Stripe timeout, a generous checkout rate
+/// limit unless `extra` sets one), or `None` when Postgres is unreachable outside CI.
+pub async fn spawn_with_stripe(backend: Backend, extra: Vec<(&'static str, String)>) -> Option<(TestApp, paybus_server::stripe_mock::StripeMock)> {
+    let double = paybus_server::stripe_mock::StripeMock::start().await;
+    let mut env = vec![
+        ("PAYBUS_STRIPE_API_BASE", double.base.clone()),
+        ("STRIPE_SECRET_KEY", "sk_test_double".to_owned()),
+        ("PAYBUS_STRIPE_TIMEOUT_MS", "800".to_owned()),
+        ("STRIPE_PLATFORM_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET.to_owned()),
+    ];
+    // Scenarios send many checkouts from one IP; the rate-limit test sets its own limit.
+    if !extra.iter().any(|(k, _)| *k == "PAYBUS_CHECKOUT_LIMIT_PER_IP") {
+        env.push(("PAYBUS_CHECKOUT_LIMIT_PER_IP", "1000".to_owned()));
+    }
+    env.extend(extra);
+    let app = TestApp::spawn_with(Spawn { backend, env }).await?;
+    Some((app, double))
+}
+
+/// Runs an async test body once against SQLite and once against Postgres, each server with its
+/// own Stripe double.
+#[macro_export]
+macro_rules! with_stripe {
+    (async fn $name:ident($app:ident: TestApp, $double:ident: $double_ty:ty) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: TestApp, $double: $double_ty) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let (app, double) = $crate::helpers::spawn_with_stripe($crate::helpers::Backend::Sqlite, vec![]).await.unwrap();
+                run(app, double).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some((app, double)) = $crate::helpers::spawn_with_stripe($crate::helpers::Backend::Postgres, vec![]).await {
+                    run(app, double).await
+                }
+            }
+        }
+    };
+}

@@ -8,39 +8,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const WEBHOOK_SECRET: &str = "whsec_idem";
-
-async fn spawn(backend: Backend) -> Option<(TestApp, StripeMock)> {
-    let double = StripeMock::start().await;
-    let env = vec![
-        ("PAYBUS_STRIPE_API_BASE", double.base.clone()),
-        ("STRIPE_SECRET_KEY", "sk_test_double".to_owned()),
-        ("PAYBUS_STRIPE_TIMEOUT_MS", "800".to_owned()),
-        ("STRIPE_PLATFORM_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
-        ("PAYBUS_CHECKOUT_LIMIT_PER_IP", "1000".to_owned()),
-    ];
-    Some((TestApp::spawn_with(Spawn { backend, env }).await?, double))
-}
-
-macro_rules! idempotency_scenario {
-    (async fn $name:ident($app:ident: TestApp, $double:ident: StripeMock) $body:block) => {
-        mod $name {
-            use super::*;
-            async fn run($app: TestApp, $double: StripeMock) $body
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let (app, double) = spawn(Backend::Sqlite).await.unwrap();
-                run(app, double).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some((app, double)) = spawn(Backend::Postgres).await {
-                    run(app, double).await
-                }
-            }
-        }
-    };
-}
+const WEBHOOK_SECRET: &str = STRIPE_WEBHOOK_SECRET;
 
 /// Sends raw bytes (so tests control formatting) and returns status, the replay header, body.
 async fn send(app: &TestApp, path: &str, token: &str, key: Option<&str>, body: &str) -> (StatusCode, bool, Value) {
@@ -80,7 +48,7 @@ async fn merchant_with_payment(app: &TestApp, double: &StripeMock) -> (TestUser,
     (owner, payment)
 }
 
-idempotency_scenario! {
+crate::with_stripe! {
     async fn a_repeat_gets_the_stored_response_and_stripe_is_asked_once(app: TestApp, double: StripeMock) {
         let (owner, payment) = merchant_with_payment(&app, &double).await;
         let body = format!(r#"{{"payment_id":"{payment}","amount":700,"reason":"duplicate"}}"#);
@@ -111,7 +79,7 @@ idempotency_scenario! {
     }
 }
 
-idempotency_scenario! {
+crate::with_stripe! {
     async fn errors_replay_too_but_timeouts_and_conflicts_can_be_retried(app: TestApp, double: StripeMock) {
         let (owner, payment) = merchant_with_payment(&app, &double).await;
         // A validation error is the request's result.
@@ -152,7 +120,7 @@ idempotency_scenario! {
     }
 }
 
-idempotency_scenario! {
+crate::with_stripe! {
     async fn keys_are_required_bounded_per_tenant_and_expire(app: TestApp, double: StripeMock) {
         let (owner, payment) = merchant_with_payment(&app, &double).await;
         let body = format!(r#"{{"payment_id":"{payment}","amount":100}}"#);

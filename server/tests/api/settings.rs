@@ -9,41 +9,10 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const PLATFORM_SECRET: &str = "whsec_platform_settings";
+const PLATFORM_SECRET: &str = STRIPE_WEBHOOK_SECRET;
 const STRIPE_KEY: &str = "sk_live_51TenantOwnKeyAbCdEfGhIjKlMnOp7777";
 const HOOK_A: &str = "whsec_tenantSecretAlphaAAAA1111";
 const HOOK_B: &str = "whsec_tenantSecretBravoBBBB2222";
-
-async fn spawn(backend: Backend) -> Option<(TestApp, StripeMock)> {
-    let double = StripeMock::start().await;
-    let env = vec![
-        ("PAYBUS_STRIPE_API_BASE", double.base.clone()),
-        ("STRIPE_SECRET_KEY", "sk_test_platform".to_owned()),
-        ("STRIPE_PLATFORM_WEBHOOK_SECRET", PLATFORM_SECRET.to_owned()),
-        ("PAYBUS_CHECKOUT_LIMIT_PER_IP", "1000".to_owned()),
-    ];
-    Some((TestApp::spawn_with(Spawn { backend, env }).await?, double))
-}
-
-macro_rules! settings_scenario {
-    (async fn $name:ident($app:ident: TestApp, $double:ident: StripeMock) $body:block) => {
-        mod $name {
-            use super::*;
-            async fn run($app: TestApp, $double: StripeMock) $body
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let (app, double) = spawn(Backend::Sqlite).await.unwrap();
-                run(app, double).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some((app, double)) = spawn(Backend::Postgres).await {
-                    run(app, double).await
-                }
-            }
-        }
-    };
-}
 
 async fn patch(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
     app.call(Method::PATCH, "/api/v1/settings", Some(token), Some(body)).await
@@ -65,7 +34,7 @@ async fn signed_event(app: &TestApp, secret: &str, account: &str, id: &str) -> S
     app.client.post(app.url("/webhook")).header("Stripe-Signature", header).body(body).send().await.unwrap().status()
 }
 
-settings_scenario! {
+crate::with_stripe! {
     async fn secrets_are_sealed_masked_kept_by_their_mask_and_audited_by_name(app: TestApp, double: StripeMock) {
         let _ = &double;
         let owner = app.user(&unique_email("settings")).await;
@@ -140,7 +109,7 @@ settings_scenario! {
     }
 }
 
-settings_scenario! {
+crate::with_stripe! {
     async fn roles_read_masked_settings_and_only_admins_change_them(app: TestApp, double: StripeMock) {
         let _ = &double;
         let owner = app.user(&unique_email("roles")).await;
@@ -160,7 +129,7 @@ settings_scenario! {
     }
 }
 
-settings_scenario! {
+crate::with_stripe! {
     async fn tenant_webhook_secrets_verify_only_their_own_accounts_events_and_rotate(app: TestApp, double: StripeMock) {
         let _ = &double;
         let (t1, t2) = (app.user(&unique_email("t1")).await, app.user(&unique_email("t2")).await);
@@ -189,7 +158,7 @@ settings_scenario! {
     }
 }
 
-settings_scenario! {
+crate::with_stripe! {
     async fn switching_payments_off_stops_checkout_and_the_audit_log_records_money_moves(app: TestApp, double: StripeMock) {
         let owner = app.user(&unique_email("audit")).await;
         let (_, account) = app.call_with(Method::POST, "/api/v1/connect/accounts", Some(&owner.token), Some(json!({})), &[("Idempotency-Key", "acct")]).await;

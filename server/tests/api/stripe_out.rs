@@ -11,49 +11,7 @@ use paybus_server::stripe_mock::{Failure, StripeMock as StripeDouble};
 
 use crate::helpers::*;
 
-const WEBHOOK_SECRET: &str = "whsec_stripe_out";
-
-/// Runs one scenario on SQLite and on Postgres, each with its own Stripe double.
-macro_rules! stripe_scenario {
-    ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp, $double:ident: StripeDouble) $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($app: TestApp, $double: StripeDouble) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let (app, double) = stripe_app(Backend::Sqlite, vec![]).await.unwrap();
-                run(app, double).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some((app, double)) = stripe_app(Backend::Postgres, vec![]).await {
-                    run(app, double).await
-                }
-            }
-        }
-    };
-}
-
-async fn stripe_app(backend: Backend, extra: Vec<(&'static str, String)>) -> Option<(TestApp, StripeDouble)> {
-    let double = StripeDouble::start().await;
-    let mut env = vec![
-        ("PAYBUS_STRIPE_API_BASE", double.base.clone()),
-        ("STRIPE_SECRET_KEY", "sk_test_double".to_owned()),
-        ("PAYBUS_STRIPE_TIMEOUT_MS", "700".to_owned()),
-        ("STRIPE_PLATFORM_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
-    ];
-    // Scenarios send many checkouts from one IP; the rate-limit test sets its own limit.
-    if !extra.iter().any(|(k, _)| *k == "PAYBUS_CHECKOUT_LIMIT_PER_IP") {
-        env.push(("PAYBUS_CHECKOUT_LIMIT_PER_IP", "1000".to_owned()));
-    }
-    env.extend(extra);
-    let app = TestApp::spawn_with(Spawn { backend, env }).await?;
-    Some((app, double))
-}
+const WEBHOOK_SECRET: &str = STRIPE_WEBHOOK_SECRET;
 
 fn key() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -134,7 +92,7 @@ async fn event_types(app: &TestApp, token: &str) -> Vec<String> {
     events["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect()
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn connect_onboarding_creates_one_express_account_and_follows_its_capabilities(app: TestApp, double: StripeDouble) {
         let owner = app.user(&unique_email("onboard")).await;
         let (status, missing) = app.get("/api/v1/connect/account", Some(&owner.token)).await;
@@ -190,7 +148,7 @@ stripe_scenario! {
     }
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn checkout_creates_a_session_on_the_connected_account_after_its_guards(app: TestApp, double: StripeDouble) {
         let owner = app.user(&unique_email("early")).await;
         let (status, refused) = post_with_key(&app, "/api/v1/checkout-sessions", &owner.token, &key(), checkout_body()).await;
@@ -255,7 +213,7 @@ stripe_scenario! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkout_is_rate_limited_per_client_ip_with_retry_after() {
-    let (app, double) = stripe_app(Backend::Sqlite, vec![("PAYBUS_CHECKOUT_LIMIT_PER_IP", "3".into())]).await.unwrap();
+    let (app, double) = spawn_with_stripe(Backend::Sqlite, vec![("PAYBUS_CHECKOUT_LIMIT_PER_IP", "3".into())]).await.unwrap();
     let (merchant, _) = onboarded_merchant(&app, &double).await;
     for _ in 0..3 {
         let (status, body) = post_with_key(&app, "/api/v1/checkout-sessions", &merchant.token, &key(), checkout_body()).await;
@@ -276,7 +234,7 @@ async fn checkout_is_rate_limited_per_client_ip_with_retry_after() {
     assert_eq!(double.requests_to("/v1/checkout/sessions").len(), 3, "the limited request never reached Stripe");
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn stripe_errors_and_timeouts_become_502_with_stripes_code_and_nothing_written(app: TestApp, double: StripeDouble) {
         let (merchant, _) = onboarded_merchant(&app, &double).await;
         let cases = [
@@ -297,7 +255,7 @@ stripe_scenario! {
     }
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn capture_and_cancel_act_on_the_payment_intent_of_the_connected_account(app: TestApp, double: StripeDouble) {
         let (merchant, account) = onboarded_merchant(&app, &double).await;
         deliver(&app, fixture("evt_fixture_004__payment_intent.amount_capturable_updated.json"), &account).await;
@@ -347,7 +305,7 @@ stripe_scenario! {
     }
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn partial_refunds_add_up_and_never_exceed_what_was_captured(app: TestApp, double: StripeDouble) {
         let (merchant, account) = onboarded_merchant(&app, &double).await;
         let payment = captured_payment(&app, &merchant.token, &account).await;
@@ -428,7 +386,7 @@ async fn repair_refund_bookkeeping(app: &TestApp) {
     }
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn a_refund_whose_local_write_failed_is_completed_by_the_webhook_never_refunded_twice(app: TestApp, double: StripeDouble) {
         let (merchant, account) = onboarded_merchant(&app, &double).await;
         let payment = captured_payment(&app, &merchant.token, &account).await;
@@ -468,7 +426,7 @@ stripe_scenario! {
     }
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn the_last_unit_of_a_limited_product_goes_to_exactly_one_buyer(app: TestApp, double: StripeDouble) {
         let (merchant, _) = onboarded_merchant(&app, &double).await;
         let (status, product) = app.post("/api/v1/products", Some(&merchant.token), json!({ "name": "Concert ticket", "unit_amount": 4000, "currency": "EUR", "max_purchases": 2 })).await;
@@ -505,7 +463,7 @@ stripe_scenario! {
     }
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn every_money_moving_action_is_for_owners_and_admins_only(app: TestApp, double: StripeDouble) {
         let (merchant, account) = onboarded_merchant(&app, &double).await;
         let payment = captured_payment(&app, &merchant.token, &account).await;
@@ -534,7 +492,7 @@ stripe_scenario! {
     }
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn the_sweeper_ingests_what_stripe_failed_to_deliver_through_the_webhook_path(app: TestApp, double: StripeDouble) {
         let (merchant, account) = onboarded_merchant(&app, &double).await;
         // One event did arrive by webhook; two did not.
@@ -597,7 +555,7 @@ where
     panic!("timed out waiting until {what}");
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn the_stripe_mock_closes_the_loop_with_signed_webhooks_like_stripe(app: TestApp, double: StripeDouble) {
         double.send_webhooks_to(&app.url("/webhook"), WEBHOOK_SECRET);
         let owner = app.user(&unique_email("loop")).await;
@@ -647,7 +605,7 @@ stripe_scenario! {
     }
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn every_stripe_call_passes_stripes_errors_and_timeouts_through_as_502(app: TestApp, double: StripeDouble) {
         let (merchant, account) = onboarded_merchant(&app, &double).await;
         deliver(&app, fixture("evt_fixture_004__payment_intent.amount_capturable_updated.json"), &account).await;
@@ -697,7 +655,7 @@ stripe_scenario! {
     }
 }
 
-stripe_scenario! {
+crate::with_stripe! {
     async fn refunds_left_without_an_outcome_are_resolved_with_stripe_by_the_sweeper(app: TestApp, double: StripeDouble) {
         let (merchant, account) = onboarded_merchant(&app, &double).await;
         let payment = captured_payment(&app, &merchant.token, &account).await;
