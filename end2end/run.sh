@@ -24,7 +24,7 @@ trap cleanup EXIT
 # Small argon2 memory keeps the run quick; the server otherwise runs exactly as in production.
 # --demo seeds the demo merchant and, with no STRIPE_SECRET_KEY, serves the built-in Stripe mock
 # that the Stripe-out test drives.
-STRIPE_PLATFORM_WEBHOOK_SECRET=whsec_e2e PAYBUS_BUS_PROBE=true PAYBUS_DATA_DIR="$DATA_DIR" PAYBUS_ADDR="127.0.0.1:$PORT" PAYBUS_ARGON2_MEMORY_KIB=1024 \
+STRIPE_PLATFORM_WEBHOOK_SECRET=whsec_e2e PAYBUS_BUS_PROBE=true PAYBUS_WELCOME_EMAIL=false PAYBUS_ALLOW_PRIVATE_WEBHOOK_TARGETS=true PAYBUS_DATA_DIR="$DATA_DIR" PAYBUS_ADDR="127.0.0.1:$PORT" PAYBUS_ARGON2_MEMORY_KIB=1024 \
   LEPTOS_SITE_ROOT=target/site DATABASE_URL= RUST_LOG="${RUST_LOG:-warn}" \
   "$BIN" serve --demo >"$LOG" 2>&1 &
 SERVER_PID=$!

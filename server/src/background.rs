@@ -14,6 +14,7 @@ use tokio::{sync::watch, task::JoinHandle};
 pub struct Background {
     stop: watch::Sender<bool>,
     dispatcher: Option<JoinHandle<()>>,
+    webhook_sender: Option<JoinHandle<()>>,
     others: Vec<JoinHandle<()>>,
 }
 
@@ -21,6 +22,7 @@ pub fn start(state: &AppState) -> Background {
     let (stop, stopped) = watch::channel(false);
     let dispatcher = state.config.bus.dispatch.then(|| tokio::spawn(state.bus.dispatcher().run(stopped.clone())));
     let mut others = vec![spawn_session_sweeper(state.clone()), spawn_retention(state.clone())];
+    let webhook_sender = state.config.webhooks.send.then(|| tokio::spawn(app::ssr::webhooks::sender::Sender::new(state.clone()).run(stopped.clone())));
     if state.config.stripe.secret_key.is_some() && !state.config.stripe.reconcile_interval.is_zero() {
         others.push(spawn_reconciliation(state.clone()));
     }
@@ -35,7 +37,7 @@ pub fn start(state: &AppState) -> Background {
             others.push(spawn_postgres_wakeups(state.clone()));
         }
     }
-    Background { stop, dispatcher, others }
+    Background { stop, dispatcher, webhook_sender, others }
 }
 
 impl Background {
@@ -46,6 +48,9 @@ impl Background {
         }
         if let Some(dispatcher) = self.dispatcher {
             let _ = dispatcher.await;
+        }
+        if let Some(sender) = self.webhook_sender {
+            let _ = sender.await;
         }
     }
 }

@@ -9,7 +9,8 @@
 //! It runs against a fresh SQLite file in a temporary directory unless `--database-url` names
 //! another database (use a disposable one: the bench creates a user).
 //!
-//! `paybus bench bus` measures the event bus instead (see [`crate::bench_bus`]).
+//! `paybus bench bus` measures the event bus instead (see [`crate::bench_bus`]); `paybus bench
+//! fanout` outbound webhooks (see [`crate::bench_fanout`]).
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,8 @@ pub enum BenchSuite {
     Bus(crate::bench_bus::BusBenchArgs),
     /// Signed Stripe webhook ingest over HTTP on SQLite and Postgres, beside raw inserts.
     Webhook(crate::bench_webhook::WebhookBenchArgs),
+    /// Outbound webhooks: N events fanned out, signed, to 10 local receivers.
+    Fanout(crate::bench_fanout::FanoutBenchArgs),
 }
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -62,6 +65,7 @@ pub async fn run(args: BenchArgs, base: &Config) -> Result<(), Box<dyn std::erro
     match args.suite {
         Some(BenchSuite::Bus(bus)) => return crate::bench_bus::run(bus).await,
         Some(BenchSuite::Webhook(webhook)) => return crate::bench_webhook::run(webhook).await,
+        Some(BenchSuite::Fanout(fanout)) => return crate::bench_fanout::run(fanout).await,
         None => {}
     }
     let dir = std::env::temp_dir().join(format!("paybus-bench-{}", std::process::id()));

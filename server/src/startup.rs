@@ -9,6 +9,7 @@ use app::{
         config::Config,
         db::{Db, DbError},
         mail::{MailError, Mailer},
+        plugins::{builtin, PluginDeps, PluginRegistry},
         bus::{clock::SystemClock, probe::ProbeListener, registry::DuplicateListener, Bus, Clock, Registry, SharedListener},
         session_store::DbSessionStore,
         state::Limits,
@@ -63,11 +64,33 @@ pub async fn build_state_with(config: Config, extra: Vec<SharedListener>, clock:
     crate::metrics::handle();
     let db = Db::connect(config.database_url.expose(), config.db_max_connections, config.db_acquire_timeout).await?;
     db.migrate().await?;
-    let bus = Bus::new(db.clone(), registry(&config, &db, extra)?, clock, config.bus.clone());
     let jwt_secret = keyfile::load_or_create(&config.data_dir, "jwt.secret", config.jwt_secret.as_ref().map(|s| s.expose()))?;
     let master_key = keyfile::load_or_create(&config.data_dir, "master.key", config.master_key.as_ref().map(|s| s.expose()))?;
     let code_key = app::ssr::auth::tokens::keyed_hash(master_key.as_bytes(), "paybus/verification-codes/v1");
+    let secrets = Arc::new(app::ssr::crypto::SecretBox::new(
+        app::ssr::auth::tokens::keyed_hash(master_key.as_bytes(), "paybus/tenant-secrets/v1").as_bytes(),
+    ));
     let mailer = Mailer::from_config(&config.mail, &db)?;
+    let plugin_deps = PluginDeps {
+        db: db.clone(),
+        mailer: mailer.clone(),
+        http: outbound_http_client(),
+        clock: clock.clone(),
+        secrets: secrets.clone(),
+        allow_private_targets: config.allow_private_webhook_targets,
+        public_url: config.public_url.clone(),
+        welcome_email: config.welcome_email,
+    };
+    let plugins = PluginRegistry::new(builtin::all());
+    let plugins = Arc::new(plugins);
+    let mut listeners = plugins.listeners(&plugin_deps);
+    let webhooks = Arc::new(app::ssr::webhooks::Signals::default());
+    listeners.push(Arc::new(app::ssr::rules::RulesListener::new(db.clone(), plugins.clone(), plugin_deps.clone(), webhooks.clone())));
+    listeners.extend(extra);
+    let mut registry = registry(&config, &db, listeners)?;
+    let fanout = app::ssr::webhooks::FanoutListener::new(db.clone(), clock.clone(), webhooks.clone());
+    registry.subscribe(Arc::new(fanout)).map_err(StartupError::Listener)?;
+    let bus = Bus::new(db.clone(), registry, clock, config.bus.clone());
     let leptos_options = LeptosOptions::builder()
         .output_name("paybus")
         .site_root(config.site_root.as_str())
@@ -80,14 +103,26 @@ pub async fn build_state_with(config: Config, extra: Vec<SharedListener>, clock:
         jwt: JwtKeys::new(jwt_secret.as_bytes()),
         limits: Arc::new(Limits::from_config(&config)),
         code_key: Arc::new(code_key.into_bytes()),
-        secrets: Arc::new(app::ssr::crypto::SecretBox::new(
-            app::ssr::auth::tokens::keyed_hash(master_key.as_bytes(), "paybus/tenant-secrets/v1").as_bytes(),
-        )),
+        secrets,
+        plugins,
+        plugin_deps,
         mailer,
+        webhooks,
         db,
         bus,
         config: Arc::new(config),
     })
+}
+
+/// The client plugins call peers with: no redirects (a redirect could point anywhere, the SSRF
+/// guard checks only the address it was given) and bounded time.
+fn outbound_http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(15))
+        .user_agent(concat!("paybus/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a TLS backend is compiled in")
 }
 
 /// The whole HTTP surface: JSON API, server functions, dashboard pages, static files.

@@ -7,6 +7,11 @@
 use leptos::prelude::*;
 use time::OffsetDateTime;
 
+const MINUTES_PER_DAY: u32 = 24 * 60;
+
+/// Writes a value for people (`12.50 EUR` for 1250 minor units); plain numbers without one.
+pub type ValueFormat = std::sync::Arc<dyn Fn(u64) -> String + Send + Sync>;
+
 /// How many colours the palette has. The last one is neutral, meant for an "other" series.
 pub const PALETTE: usize = 8;
 
@@ -50,6 +55,11 @@ impl TimeSeries {
         Self { starts, slot_minutes: 1, series }
     }
 
+    /// One slot per day; `starts` are the days' midnights (UTC).
+    pub fn per_day(starts: Vec<OffsetDateTime>, series: Vec<Series>) -> Self {
+        Self { starts, slot_minutes: MINUTES_PER_DAY, series }
+    }
+
     /// Merges neighbouring slots so at most `max_slots` remain, in round steps (2, 5, 10 … minutes):
     /// a day of minutes is 1,441 bars, each thinner than a pixel and impossible to hover.
     pub fn coarsen(self, max_slots: usize, fold: Fold) -> Self {
@@ -75,6 +85,7 @@ impl TimeSeries {
     pub fn slot_label(&self) -> String {
         match self.slot_minutes {
             1 => "minute".into(),
+            MINUTES_PER_DAY => "day".into(),
             m => format!("{m} minutes"),
         }
     }
@@ -86,6 +97,9 @@ impl TimeSeries {
     /// How a slot's start reads on this chart: `14:05`, or `11-22 14:05` when the series spans
     /// more than one day (a 24-hour window starts and ends at the same clock time).
     fn time_label(&self, t: &OffsetDateTime) -> String {
+        if self.slot_minutes >= MINUTES_PER_DAY {
+            return format!("{:02}-{:02}", t.month() as u8, t.day());
+        }
         let spans_days = match (self.starts.first(), self.starts.last()) {
             (Some(first), Some(last)) => first.date() != last.date(),
             _ => false,
@@ -141,14 +155,23 @@ pub fn StackedBarChart(
     /// What is counted, plural: "events", "failures".
     unit: &'static str,
     data: TimeSeries,
+    /// How values read (tooltips, the value axis, the description); plain numbers by default.
+    #[prop(optional)]
+    format: Option<ValueFormat>,
 ) -> impl IntoView {
+    let show = move |v: u64| format.as_ref().map(|f| f(v)).unwrap_or_else(|| v.to_string());
     let totals = data.totals();
     let (max, peak_slot) = peak(&totals);
     let total: u64 = totals.iter().sum();
     let description = if max == 0 {
         format!("{title}: no {unit} in this window")
     } else {
-        format!("{title}: {total} {unit} in total, at most {max} at {}", data.starts.get(peak_slot).map(|t| data.time_label(t)).unwrap_or_default())
+        format!(
+            "{title}: {} {unit} in total, at most {} at {}",
+            show(total),
+            show(max),
+            data.starts.get(peak_slot).map(|t| data.time_label(t)).unwrap_or_default()
+        )
     };
     let width = slot_width(data.starts.len());
     // A gap between bars keeps neighbours apart; very narrow bars get none, or they vanish.
@@ -171,7 +194,7 @@ pub fn StackedBarChart(
                     }
                     let (bottom, top) = (y_of(below, max), y_of(below + value, max));
                     below += value;
-                    let tip = format!("{} {}: {value}", data.time_label(start), s.name);
+                    let tip = format!("{} {}: {}", data.time_label(start), s.name, show(value));
                     Some(view! {
                         <rect class=format!("bar series-{}", i % PALETTE) x=x.clone() y=num(top) width=num(width - gap) height=num(bottom - top)>
                             <title>{tip}</title>
@@ -183,8 +206,9 @@ pub fn StackedBarChart(
         .collect_view();
     let legend = if data.series.len() > 1 { data.series.iter().map(|s| s.name.clone()).collect() } else { Vec::new() };
     let ends = data.ends();
+    let max_label = show(max);
     view! {
-        <ChartFrame kind title description max ends legend>
+        <ChartFrame kind title description max max_label ends legend>
             {bars}
         </ChartFrame>
     }
@@ -230,7 +254,7 @@ pub fn AreaChart(kind: &'static str, title: String, unit: &'static str, data: Ti
     });
     let ends = data.ends();
     view! {
-        <ChartFrame kind title description max ends legend=Vec::new()>
+        <ChartFrame kind title description max max_label=max.to_string() ends legend=Vec::new()>
             {drawing}
         </ChartFrame>
     }
@@ -245,6 +269,8 @@ fn ChartFrame(
     /// The chart in words, for screen readers (`aria-label`).
     description: String,
     max: u64,
+    /// `max` as the value axis shows it.
+    max_label: String,
     /// Labels of the first and the last slot.
     ends: (String, String),
     legend: Vec<String>,
@@ -262,7 +288,7 @@ fn ChartFrame(
                 // The top of the value axis is the largest value; an empty chart has none.
                 {(max > 0).then(|| view! {
                     <line class="grid" x1=left.clone() y1=num(TOP) x2=right.clone() y2=num(TOP)/>
-                    <text class="tick" x=num(LEFT - 6.0) y=num(TOP + 4.0) text-anchor="end">{max}</text>
+                    <text class="tick" x=num(LEFT - 6.0) y=num(TOP + 4.0) text-anchor="end">{max_label.clone()}</text>
                 })}
                 <text class="tick" x=num(LEFT - 6.0) y=num(BASELINE) text-anchor="end">"0"</text>
                 <text class="tick" x=left y=label_y.clone() text-anchor="start">{first}</text>
@@ -330,6 +356,14 @@ mod tests {
         assert_eq!(hour.ends(), ("00:00".to_string(), "01:00".to_string()));
         let day = TimeSeries::per_minute(minutes(1441), vec![]);
         assert_eq!(day.ends(), ("01-01 00:00".to_string(), "01-02 00:00".to_string()));
+    }
+
+    #[test]
+    fn daily_series_are_labelled_by_date() {
+        let days: Vec<OffsetDateTime> = (0..30).map(|i| datetime!(2026-01-01 00:00 UTC) + time::Duration::days(i)).collect();
+        let data = TimeSeries::per_day(days, vec![]);
+        assert_eq!(data.slot_label(), "day");
+        assert_eq!(data.ends(), ("01-01".to_string(), "01-30".to_string()));
     }
 
     #[test]

@@ -141,3 +141,15 @@ prefixed_id!(/// One recorded change of a tenant's settings.
     SettingsAuditId, "sau");
 prefixed_id!(/// One entry of the payment audit log.
     PaymentAuditId, "pal");
+prefixed_id!(/// An outbound webhook endpoint of a tenant.
+    EndpointId, "we");
+prefixed_id!(/// One event queued for one outbound webhook endpoint (the `webhook-id` it is sent with).
+    WebhookMessageId, "whm");
+prefixed_id!(/// One HTTP attempt to deliver an outbound webhook message.
+    WebhookAttemptId, "wha");
+prefixed_id!(/// A tenant's rule: an event pattern with field conditions, and a target.
+    RuleId, "rul");
+prefixed_id!(/// One entry of a tenant's audit trail (written by the audit-log plugin).
+    AuditEntryId, "aud");
+prefixed_id!(/// One entry of a customer's activity timeline (written by the crm-activity plugin).
+    ActivityId, "act");

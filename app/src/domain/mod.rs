@@ -1,6 +1,9 @@
 //! Types that name things in the paybus domain. Each parses its input once at the edge, so an
 //! invalid value cannot exist past it.
 
+pub mod analytics;
+pub mod audit_log;
+pub mod customer_activity;
 pub mod dto;
 pub mod email;
 pub mod events;
@@ -9,9 +12,12 @@ pub mod ledger;
 pub mod money;
 pub mod name;
 pub mod password;
+pub mod plugins;
 pub mod role;
+pub mod rules;
 pub mod settings;
 pub mod stripe_out;
+pub mod webhooks;
 
 pub use email::EmailAddress;
 pub use money::{Currency, Money};

@@ -80,6 +80,13 @@ impl Role {
             Action::SettingsUpdate => &[Owner, Admin],
             Action::PaymentAuditRead => &[Owner, Admin, Developer, Analyst],
             Action::WebhookEventsReprocess => &[Owner, Admin, Developer],
+            // Plugins hold credentials and decide who gets told what: admins. Endpoints and rules
+            // are integration work: developers too.
+            Action::PluginsRead | Action::WebhookEndpointsRead | Action::RulesRead | Action::AuditLogRead
+            | Action::CustomersRead => &[Owner, Admin, Developer, Analyst],
+            Action::PluginsManage => &[Owner, Admin],
+            Action::WebhookEndpointsManage | Action::RulesManage => &[Owner, Admin, Developer],
+            Action::AnalyticsRead => &[Owner, Admin, Developer, Analyst, Viewer],
         };
         allowed.contains(&self)
     }
@@ -137,10 +144,27 @@ pub enum Action {
     PaymentAuditRead,
     /// Apply stored Stripe events again (unparsed after an upgrade).
     WebhookEventsReprocess,
+    /// Plugins: which are on, their (masked) configuration and health.
+    PluginsRead,
+    /// Enable, disable, configure and test plugins.
+    PluginsManage,
+    /// Outbound webhook endpoints, their messages and attempts.
+    WebhookEndpointsRead,
+    /// Create, change, rotate, resend, test endpoints.
+    WebhookEndpointsManage,
+    RulesRead,
+    /// Create, change, test and dry-run rules.
+    RulesManage,
+    /// The tenant's audit trail (who did what), with export.
+    AuditLogRead,
+    /// Customers' activity timelines.
+    CustomersRead,
+    /// Counters and daily aggregates behind the overview charts.
+    AnalyticsRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 41] = [
         Action::TenantRead,
         Action::TenantUpdate,
         Action::MembersRead,
@@ -173,6 +197,15 @@ impl Action {
         Action::SettingsUpdate,
         Action::PaymentAuditRead,
         Action::WebhookEventsReprocess,
+        Action::PluginsRead,
+        Action::PluginsManage,
+        Action::WebhookEndpointsRead,
+        Action::WebhookEndpointsManage,
+        Action::RulesRead,
+        Action::RulesManage,
+        Action::AuditLogRead,
+        Action::CustomersRead,
+        Action::AnalyticsRead,
     ];
 }
 

@@ -104,6 +104,10 @@ fn Stats(stats: BusStatsOut) -> impl IntoView {
             <EmittedTable emitted=stats.emitted/>
             <h2>"Listeners"</h2>
             <ListenersTable listeners=stats.listeners/>
+            {(!stats.rules.is_empty()).then(|| view! {
+                <h2>"Rules"</h2>
+                <super::rules::RulesWindowTable rules=stats.rules.clone()/>
+            })}
         </section>
     }
 }
@@ -210,6 +214,7 @@ mod tests {
             backlog: 0,
             oldest_pending_age_seconds: None,
             dead: 0,
+            rules: vec![],
             series: per_minute
                 .into_iter()
                 .enumerate()

@@ -3,16 +3,21 @@
 
 mod account;
 mod api_keys;
+mod audit_log;
 mod bus_stats;
 mod checkout;
 mod connect;
+mod customers;
 mod events;
 mod members;
 mod overview;
 mod payment_actions;
 mod payments;
+mod rules;
+mod plugins;
 mod settings;
 mod tenants;
+mod webhook_endpoints;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -78,10 +83,18 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/disputes/:id") view=payments::DisputeDetailPage/>
                     <Route path=path!("/refunds") view=payments::RefundsPage/>
                     <Route path=path!("/webhooks") view=payments::WebhooksPage/>
+                    <Route path=path!("/customers") view=customers::CustomersPage/>
+                    <Route path=path!("/customers/:email") view=customers::CustomerPage/>
+                    <Route path=path!("/webhook-endpoints") view=webhook_endpoints::WebhookEndpointsPage/>
+                    <Route path=path!("/webhook-endpoints/:id") view=webhook_endpoints::WebhookEndpointDetailPage/>
                     <Route path=path!("/connect") view=connect::ConnectPage/>
                     <Route path=path!("/checkout") view=checkout::CheckoutPage/>
+                    <Route path=path!("/rules") view=rules::RulesPage/>
+                    <Route path=path!("/rules/:id") view=rules::RuleEditorPage/>
                     <Route path=path!("/settings") view=settings::SettingsPage/>
+                    <Route path=path!("/plugins") view=plugins::PluginsPage/>
                     <Route path=path!("/audit") view=settings::PaymentAuditPage/>
+                    <Route path=path!("/audit-log") view=audit_log::AuditLogPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
                     <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
                 </ParentRoute>

@@ -2,13 +2,19 @@
 //! live under `/sfn/…`, apart from the JSON API under `/api/v1`.
 
 pub mod account;
+pub mod analytics;
 pub mod api_keys;
+pub mod audit_log;
+pub mod customers;
 pub mod events;
 pub mod members;
 pub mod payments;
+pub mod rules;
+pub mod plugins;
 pub mod settings;
 pub mod stripe_out;
 pub mod tenants;
+pub mod webhook_endpoints;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

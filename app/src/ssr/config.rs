@@ -110,6 +110,9 @@ pub struct Config {
     pub mail: MailConfig,
     pub stripe: StripeConfig,
     pub allow_private_webhook_targets: bool,
+    /// The email-notifications plugin welcomes each new user by mail (`PAYBUS_WELCOME_EMAIL`,
+    /// default on): a platform matter, not a tenant's.
+    pub welcome_email: bool,
     /// How long an Idempotency-Key record counts (`PAYBUS_IDEMPOTENCY_TTL_HOURS`, default 24).
     pub idempotency_ttl: Duration,
     /// How long a claimed key waits for its request before another may take it over
@@ -120,6 +123,51 @@ pub struct Config {
     /// Seed a demo tenant and login at startup (`PAYBUS_DEMO`).
     pub demo: bool,
     pub bus: BusConfig,
+    pub webhooks: WebhookConfig,
+}
+
+/// Outbound webhooks (`PAYBUS_WEBHOOK_*`); the SSRF guard is `allow_private_webhook_targets`.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Longest one POST to an endpoint may take (`PAYBUS_WEBHOOK_TIMEOUT_MS`, default 15 s).
+    pub timeout: Duration,
+    /// An endpoint failing without a success for this long is disabled
+    /// (`PAYBUS_WEBHOOK_DISABLE_AFTER_DAYS`, default 5).
+    pub disable_after: Duration,
+    /// Messages per second per endpoint unless the endpoint says otherwise
+    /// (`PAYBUS_WEBHOOK_RATE_PER_SEC`, default 100).
+    pub default_rate_per_sec: u32,
+    /// Consecutive failures that open an endpoint's circuit (`PAYBUS_WEBHOOK_BREAKER_FAILURES`, 5).
+    pub breaker_failures: u32,
+    /// How long an open circuit stays open before one probe (`PAYBUS_WEBHOOK_BREAKER_COOLDOWN_SECS`, 60).
+    pub breaker_cooldown: Duration,
+    /// Longest `Retry-After` honoured (`PAYBUS_WEBHOOK_MAX_RETRY_AFTER_SECS`, default 3600).
+    pub max_retry_after: Duration,
+    /// Endpoints served at once by this process (`PAYBUS_WEBHOOK_CONCURRENCY`, default 32).
+    pub concurrency: usize,
+    /// Requests in flight to one endpoint (`PAYBUS_WEBHOOK_ENDPOINT_IN_FLIGHT`, default 4).
+    pub in_flight_per_endpoint: usize,
+    /// Safety-net poll of the message table (`PAYBUS_WEBHOOK_POLL_MS`, default 1000).
+    pub poll_interval: Duration,
+    /// Run the sender in this process (`PAYBUS_WEBHOOK_SEND`, default true).
+    pub send: bool,
+}
+
+impl WebhookConfig {
+    fn from_sources(src: &Sources) -> Result<Self, ConfigError> {
+        Ok(Self {
+            timeout: Duration::from_millis(src.positive("PAYBUS_WEBHOOK_TIMEOUT_MS", 15_000)?.min(120_000)),
+            disable_after: Duration::from_secs(src.positive("PAYBUS_WEBHOOK_DISABLE_AFTER_DAYS", 5)?.min(365) * 86_400),
+            default_rate_per_sec: src.positive("PAYBUS_WEBHOOK_RATE_PER_SEC", 100)?.min(10_000) as u32,
+            breaker_failures: src.positive("PAYBUS_WEBHOOK_BREAKER_FAILURES", 5)?.min(1_000) as u32,
+            breaker_cooldown: Duration::from_secs(src.positive("PAYBUS_WEBHOOK_BREAKER_COOLDOWN_SECS", 60)?),
+            max_retry_after: Duration::from_secs(src.positive("PAYBUS_WEBHOOK_MAX_RETRY_AFTER_SECS", 3_600)?),
+            concurrency: src.positive("PAYBUS_WEBHOOK_CONCURRENCY", 32)?.min(1024) as usize,
+            in_flight_per_endpoint: src.positive("PAYBUS_WEBHOOK_ENDPOINT_IN_FLIGHT", 4)?.min(64) as usize,
+            poll_interval: Duration::from_millis(src.positive("PAYBUS_WEBHOOK_POLL_MS", 1_000)?),
+            send: src.flag("PAYBUS_WEBHOOK_SEND", true)?,
+        })
+    }
 }
 
 /// The event bus's knobs (`PAYBUS_BUS_*`, `PAYBUS_EVENT_RETENTION_DAYS`).
@@ -394,11 +442,13 @@ impl Config {
                 reconcile_interval: Duration::from_secs(src.parse("PAYBUS_STRIPE_RECONCILE_INTERVAL_SECS", 3600_u64)?),
             },
             allow_private_webhook_targets: src.flag("PAYBUS_ALLOW_PRIVATE_WEBHOOK_TARGETS", false)?,
+            welcome_email: src.flag("PAYBUS_WELCOME_EMAIL", true)?,
             idempotency_ttl: Duration::from_secs(src.positive("PAYBUS_IDEMPOTENCY_TTL_HOURS", 24)? * 3600),
             idempotency_lock: Duration::from_secs(src.positive("PAYBUS_IDEMPOTENCY_LOCK_SECS", 60)?),
             site_root: src.get("LEPTOS_SITE_ROOT").or_else(|| src.get("PAYBUS_SITE_ROOT")).unwrap_or_else(|| "target/site".into()),
             demo: src.flag("PAYBUS_DEMO", false)?,
             bus: BusConfig::from_sources(src)?,
+            webhooks: WebhookConfig::from_sources(src)?,
             data_dir,
         })
     }

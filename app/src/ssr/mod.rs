@@ -11,12 +11,15 @@ pub mod idempotency;
 pub mod ids;
 pub mod ledger;
 pub mod mail;
+pub mod plugins;
 pub mod rate_limit;
+pub mod rules;
 pub mod services;
 pub mod session_store;
 pub mod stripe;
 pub mod state;
 pub mod time_util;
+pub mod webhooks;
 
 pub use config::Config;
 pub use state::AppState;

@@ -20,6 +20,11 @@ pub struct AppState {
     pub code_key: Arc<Vec<u8>>,
     /// Seals tenants' secrets at rest (key derived from the master key).
     pub secrets: Arc<super::crypto::SecretBox>,
+    /// Wakes the outbound webhook sender of this process.
+    pub webhooks: Arc<super::webhooks::Signals>,
+    /// The plugins compiled in, and what they share.
+    pub plugins: Arc<super::plugins::PluginRegistry>,
+    pub plugin_deps: super::plugins::PluginDeps,
 }
 
 #[derive(Debug)]

@@ -1,6 +1,9 @@
 //! The JSON API under `/api/v1`: one module per resource, each with its `router()`.
 
+pub mod analytics;
 pub mod api_keys;
+pub mod audit_log;
+pub mod customer_activity;
 pub mod events;
 pub mod extractors;
 pub mod health;
@@ -8,10 +11,13 @@ pub mod identity;
 pub mod members;
 pub mod openapi;
 pub mod payments;
+pub mod rules;
+pub mod plugins;
 pub mod settings;
 pub mod stripe_out;
 pub mod tenants;
 pub mod webhook;
+pub mod webhook_endpoints;
 
 use app::{ssr::AppState, AppError};
 use axum::{
@@ -31,6 +37,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(payments::router())
         .merge(stripe_out::router())
         .merge(settings::router())
+        .merge(webhook_endpoints::router())
+        .merge(rules::router())
+        .merge(plugins::router())
+        .merge(audit_log::router())
+        .merge(customer_activity::router())
+        .merge(analytics::router())
         .merge(stripe_out::money_router(state))
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })

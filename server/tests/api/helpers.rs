@@ -41,6 +41,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(spec: Spawn<'_>) -> Option<TestApp> {
+        Self::spawn_with_clock(spec, std::sync::Arc::new(app::ssr::bus::SystemClock)).await
+    }
+
+    /// With a clock of the test's choosing (a `ManualClock` drives retries and leases).
+    pub async fn spawn_with_clock(spec: Spawn<'_>, clock: std::sync::Arc<dyn app::ssr::bus::Clock>) -> Option<TestApp> {
         let data_dir = std::env::temp_dir().join(format!("paybus-test-{}", uuid::Uuid::new_v4().simple()));
         let (database_url, pg_database) = match spec.backend {
             Backend::Sqlite => (format!("sqlite://{}?mode=rwc", data_dir.join("paybus.db").display()), None),
@@ -66,10 +71,12 @@ impl TestApp {
             ("PAYBUS_ARGON2_MEMORY_KIB", "1024".into()),
             ("PAYBUS_ARGON2_ITERATIONS", "1".into()),
             ("PAYBUS_DB_ACQUIRE_TIMEOUT_MS", "2000".into()),
+            // Scenarios count the mail they cause; the welcome mail's own tests switch it on.
+            ("PAYBUS_WELCOME_EMAIL", "false".into()),
         ];
         pairs.extend(spec.env);
         let config = Config::from_sources(&Sources::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))).expect("test config is valid");
-        let app = Application::build(config).await.expect("the server starts");
+        let app = Application::build_with(config, Vec::new(), clock).await.expect("the server starts");
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async move {

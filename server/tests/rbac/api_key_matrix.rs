@@ -27,6 +27,13 @@ const KEY_PERMISSIONS: &[Row] = &[
     (Op::SettingsRead,     [Y,    Y,    Y,        N,      N]),
     (Op::SettingsUpdate,   [Y,    Y,    N,        N,      N]),
     (Op::PaymentAuditRead, [Y,    Y,    Y,        Y,      N]),
+    (Op::WebhookEndpointsList,  [Y, Y,   Y,        Y,      N]),
+    (Op::WebhookEndpointCreate, [Y, Y,   Y,        N,      N]),
+    (Op::WebhookEndpointRotate, [Y, Y,   Y,        N,      N]),
+    (Op::RulesList,        [Y,    Y,    Y,        Y,      N]),
+    (Op::RuleCreate,       [Y,    Y,    Y,        N,      N]),
+    (Op::PluginsList,      [Y,    Y,    Y,        Y,      N]),
+    (Op::PluginConfigure,  [Y,    Y,    N,        N,      N]),
 ];
 
 async fn key_per_role(app: &TestApp, team: &Team) -> [Caller; 5] {

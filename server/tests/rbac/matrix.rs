@@ -24,6 +24,13 @@ pub enum Op {
     SettingsRead,
     SettingsUpdate,
     PaymentAuditRead,
+    WebhookEndpointsList,
+    WebhookEndpointCreate,
+    WebhookEndpointRotate,
+    RulesList,
+    RuleCreate,
+    PluginsList,
+    PluginConfigure,
 }
 
 pub const Y: bool = true;
@@ -37,7 +44,7 @@ impl Op {
     /// The status an allowed call answers with.
     fn success(self) -> StatusCode {
         match self {
-            Op::Invite | Op::ApiKeyCreate => StatusCode::CREATED,
+            Op::Invite | Op::ApiKeyCreate | Op::WebhookEndpointCreate | Op::RuleCreate => StatusCode::CREATED,
             Op::RemoveMember => StatusCode::NO_CONTENT,
             _ => StatusCode::OK,
         }
@@ -137,6 +144,50 @@ async fn attempt(app: &TestApp, team: &Team, caller: &Caller, role: &str, op: Op
             let ok = b["object"] == "list";
             ((s, b), ok)
         }
+        Op::WebhookEndpointsList => {
+            let (s, b) = caller.get(app, "/api/v1/webhook-endpoints").await;
+            let ok = b["object"] == "list";
+            ((s, b), ok)
+        }
+        Op::WebhookEndpointCreate => {
+            let url = format!("https://hooks.example.com/{tag}");
+            let r = caller.post(app, "/api/v1/webhook-endpoints", json!({ "url": url, "events": ["payment.*"] })).await;
+            let ok = team.webhook_endpoints(app).await.iter().any(|e| e["url"] == url.as_str());
+            (r, ok)
+        }
+        Op::WebhookEndpointRotate => {
+            let (status, created) = team.founder().post(app, "/api/v1/webhook-endpoints", json!({ "url": format!("https://hooks.example.com/r/{tag}"), "events": ["payment.*"] })).await;
+            assert_eq!(status, StatusCode::CREATED, "{created}");
+            let id = created["endpoint"]["id"].as_str().unwrap().to_owned();
+            let r = caller.post(app, &format!("/api/v1/webhook-endpoints/{id}/rotate-secret"), json!({ "overlap_seconds": 60 })).await;
+            let ok = team.webhook_endpoints(app).await.iter().any(|e| e["id"] == id.as_str() && !e["previous_secret_expires_at"].is_null());
+            (r, ok)
+        }
+        Op::RulesList => {
+            let (s, b) = caller.get(app, "/api/v1/rules").await;
+            let ok = b["object"] == "list";
+            ((s, b), ok)
+        }
+        Op::RuleCreate => {
+            let name = format!("rule by {} {tag}", caller.label);
+            let body = json!({ "name": name, "pattern": { "types": ["payment.*"] }, "target": { "type": "archive" } });
+            let r = caller.post(app, "/api/v1/rules", body).await;
+            let (_, rules) = team.founder().get(app, "/api/v1/rules?limit=100").await;
+            let ok = rules["data"].as_array().is_some_and(|l| l.iter().any(|x| x["name"] == name.as_str()));
+            (r, ok)
+        }
+        Op::PluginsList => {
+            let (s, b) = caller.get(app, "/api/v1/plugins").await;
+            let ok = b["object"] == "list" && b["data"].as_array().is_some_and(|d| !d.is_empty());
+            ((s, b), ok)
+        }
+        Op::PluginConfigure => {
+            let signature = format!("Sent by {} {tag}", caller.label);
+            let r = caller.call(app, reqwest::Method::PUT, "/api/v1/plugins/email-notifications", Some(json!({ "config": { "signature": signature } }))).await;
+            let (_, now) = team.founder().get(app, "/api/v1/plugins/email-notifications").await;
+            let ok = now["config"]["signature"] == signature.as_str();
+            (r, ok)
+        }
     };
     Attempt { status, body, took_effect }
 }
@@ -155,7 +206,7 @@ fn verdict(op: Op, allowed: bool, a: &Attempt) -> Option<String> {
         if a.status != StatusCode::FORBIDDEN || error["code"] != "insufficient_role" || error["type"] != "permission_error" {
             return Some(format!("expected 403 insufficient_role but got {}: {}", a.status, a.body));
         }
-        let is_write = !matches!(op, Op::TenantRead | Op::MembersList | Op::InvitationsList | Op::ApiKeysList | Op::SettingsRead | Op::PaymentAuditRead);
+        let is_write = !matches!(op, Op::TenantRead | Op::MembersList | Op::InvitationsList | Op::ApiKeysList | Op::SettingsRead | Op::PaymentAuditRead | Op::PluginsList | Op::WebhookEndpointsList | Op::RulesList);
         if is_write && a.took_effect {
             return Some("refused with 403, yet the change happened".into());
         }

@@ -172,6 +172,11 @@ impl Team {
         list_data(status, &body)
     }
 
+    pub async fn webhook_endpoints(&self, app: &TestApp) -> Vec<Value> {
+        let (status, body) = self.founder().get(app, "/api/v1/webhook-endpoints?limit=100").await;
+        list_data(status, &body)
+    }
+
     pub async fn tenant_name(&self, app: &TestApp) -> String {
         let (status, body) = self.founder().get(app, "/api/v1/tenant").await;
         assert_eq!(status, StatusCode::OK, "{body}");

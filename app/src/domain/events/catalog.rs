@@ -120,6 +120,14 @@ catalog! {
     EndpointCreated = "endpoint.created", 1, EndpointChanged;
     EndpointUpdated = "endpoint.updated", 1, EndpointChanged;
     EndpointDeleted = "endpoint.deleted", 1, EndpointChanged;
+    EndpointDisabled = "endpoint.disabled", 1, EndpointDisabled;
+    EndpointSecretRotated = "endpoint.secret_rotated", 1, EndpointChanged;
+    /// A synthetic event sent by "send test event"; only the endpoint that asked receives it.
+    EndpointTestSent = "endpoint.test_sent", 1, EndpointChanged;
+    // Rules.
+    RuleCreated = "rule.created", 1, RuleChanged;
+    RuleUpdated = "rule.updated", 1, RuleChanged;
+    RuleDeleted = "rule.deleted", 1, RuleChanged;
     // Stripe webhook ingest.
     WebhookReceived = "webhook.received", 1, WebhookChanged;
     WebhookProcessed = "webhook.processed", 1, WebhookChanged;

@@ -149,6 +149,21 @@ pub struct EndpointChanged {
     pub enabled_events: Vec<String>,
 }
 
+/// An endpoint paybus stopped sending to, and why (the receiver said 410, or it failed for days).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointDisabled {
+    pub endpoint_id: String,
+    pub url: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleChanged {
+    pub rule_id: String,
+    pub name: String,
+    pub enabled: bool,
+}
+
 /// A Stripe event as ingested: ids and outcome, not the raw body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookChanged {

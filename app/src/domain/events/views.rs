@@ -185,6 +185,9 @@ pub struct BusStatsOut {
     /// Dead deliveries waiting for a retry.
     pub dead: u64,
     pub series: Vec<MinutePoint>,
+    /// Per rule: matched, delivered and failed over the window (only for roles that read rules).
+    #[serde(default)]
+    pub rules: Vec<crate::domain::rules::views::RuleWindowStats>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -221,7 +221,7 @@ async fn attempt(bus: &Arc<BusInner>, claimed: Claimed, event: Option<Arc<EventE
         (_, None) => (Outcome::Skipped, Some(format!("no listener named {} is registered", claimed.listener)), false),
         (Some(event), Some(listener)) => {
             let listener = listener.clone();
-            if !listener.enabled_for(&bus.db, event.tenant_id.as_ref()).await {
+            if !listener.enabled_for_event(&bus.db, event).await {
                 (Outcome::Skipped, None, false)
             } else {
                 let delivery = Delivery {

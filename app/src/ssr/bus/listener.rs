@@ -66,6 +66,13 @@ pub trait Listener: Send + Sync + 'static {
         true
     }
 
+    /// The same guard with the whole event in view, which is what the dispatcher asks: a listener
+    /// may act on some events whatever the tenant's switch (a welcome mail on signup, whose tenant
+    /// was created in the same transaction). Defaults to [`enabled_for`](Self::enabled_for).
+    async fn enabled_for_event(&self, db: &Db, event: &EventEnvelope) -> bool {
+        self.enabled_for(db, event.tenant_id.as_ref()).await
+    }
+
     async fn handle(&self, delivery: &Delivery) -> Result<(), ListenerError>;
 }
 

@@ -456,6 +456,7 @@ pub async fn stats(db: &Db, scope: &Scope, window_minutes: u32, now: i64) -> App
         oldest_pending_age_seconds: unfinished.iter().min().map(|t| ((now - t) / 1000).max(0)),
         dead: health.dead,
         series,
+        rules: Vec::new(),
     })
 }
 

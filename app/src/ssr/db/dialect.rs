@@ -107,6 +107,42 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// Claims up to `$4` due messages of webhook endpoint `$5` for worker `$1` at time `$2`,
+    /// leasing them until `$3`. Due means pending and past `next_attempt_at`, or delivering under
+    /// an expired lease; a message of an ordered stream waits until the one before it is final
+    /// (succeeded, failed or disabled). Postgres skips rows another replica is claiming.
+    pub fn claim_webhook_messages_sql(self) -> &'static str {
+        match self {
+            Self::Sqlite => {
+                "UPDATE webhook_messages
+                 SET status = 'delivering', attempts = attempts + 1, leased_by = $1, lease_until = $3, updated_at = $2
+                 WHERE id IN (
+                     SELECT m.id FROM webhook_messages m
+                     WHERE m.endpoint_id = $5
+                       AND ((m.status = 'pending' AND m.next_attempt_at <= $2) OR (m.status = 'delivering' AND m.lease_until < $2))
+                       AND (m.previous_id IS NULL OR EXISTS (SELECT 1 FROM webhook_messages p
+                            WHERE p.id = m.previous_id AND p.status IN ('succeeded', 'failed', 'disabled')))
+                     ORDER BY m.next_attempt_at, m.created_at LIMIT $4)
+                 RETURNING id, tenant_id, endpoint_id, body, sequence, previous_id, attempts, next_trigger"
+            }
+            Self::Postgres => {
+                "UPDATE webhook_messages
+                 SET status = 'delivering', attempts = attempts + 1, leased_by = $1, lease_until = $3, updated_at = $2
+                 WHERE id IN (
+                     SELECT m.id FROM webhook_messages m
+                     WHERE m.endpoint_id = $5
+                       AND ((m.status = 'pending' AND m.next_attempt_at <= $2) OR (m.status = 'delivering' AND m.lease_until < $2))
+                       AND (m.previous_id IS NULL OR EXISTS (SELECT 1 FROM webhook_messages p
+                            WHERE p.id = m.previous_id AND p.status IN ('succeeded', 'failed', 'disabled')))
+                     ORDER BY m.next_attempt_at, m.created_at LIMIT $4
+                     FOR UPDATE OF m SKIP LOCKED)
+                 RETURNING id, tenant_id, endpoint_id, body, sequence, previous_id, attempts, next_trigger"
+            }
+        }
+    }
+}
+
 /// Postgres NOTIFY channel on which commits that published events wake every replica
 /// (delivered at commit, dropped on rollback).
 pub const OUTBOX_CHANNEL: &str = "paybus_outbox";

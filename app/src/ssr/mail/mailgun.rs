@@ -29,7 +29,20 @@ impl MailTransport for MailgunTransport {
     }
 
     async fn send(&self, from: &str, mail: &OutgoingMail) -> Result<(), MailError> {
-        let form = [("from", from), ("to", &mail.to), ("subject", &mail.subject), ("text", &mail.text)];
+        self.deliver(from, mail, None).await
+    }
+
+    async fn send_replying_to(&self, from: &str, mail: &OutgoingMail, reply_to: &str) -> Result<(), MailError> {
+        self.deliver(from, mail, Some(reply_to)).await
+    }
+}
+
+impl MailgunTransport {
+    async fn deliver(&self, from: &str, mail: &OutgoingMail, reply_to: Option<&str>) -> Result<(), MailError> {
+        let mut form = vec![("from", from), ("to", &mail.to), ("subject", &mail.subject), ("text", &mail.text)];
+        if let Some(r) = reply_to {
+            form.push(("h:Reply-To", r));
+        }
         let response = self
             .client
             .post(&self.endpoint)
@@ -43,6 +56,10 @@ impl MailTransport for MailgunTransport {
             return Ok(());
         }
         let body: String = response.text().await.unwrap_or_default().chars().take(200).collect();
+        // Mailgun down or throttling: worth another try. Any other answer is about the message.
+        if status.is_server_error() || status.as_u16() == 429 {
+            return Err(MailError::Unreachable(format!("HTTP {status}: {body}")));
+        }
         Err(MailError::Rejected(format!("HTTP {status}: {body}")))
     }
 }

@@ -36,6 +36,11 @@ pub enum MailError {
 pub trait MailTransport: Send + Sync {
     fn name(&self) -> &'static str;
     async fn send(&self, from: &str, mail: &OutgoingMail) -> Result<(), MailError>;
+
+    /// With a `Reply-To` address; a transport that cannot set one sends without it.
+    async fn send_replying_to(&self, from: &str, mail: &OutgoingMail, _reply_to: &str) -> Result<(), MailError> {
+        self.send(from, mail).await
+    }
 }
 
 /// The configured transport plus the sender address.
@@ -63,7 +68,15 @@ impl Mailer {
 
     /// Sends, logging the outcome; callers decide whether a failure matters.
     pub async fn send(&self, mail: OutgoingMail) -> Result<(), MailError> {
-        let result = self.transport.send(&self.from, &mail).await;
+        self.send_replying_to(mail, None).await
+    }
+
+    /// Sends with an optional `Reply-To` (a tenant's support address), logging the outcome.
+    pub async fn send_replying_to(&self, mail: OutgoingMail, reply_to: Option<&str>) -> Result<(), MailError> {
+        let result = match reply_to {
+            Some(r) => self.transport.send_replying_to(&self.from, &mail, r).await,
+            None => self.transport.send(&self.from, &mail).await,
+        };
         match &result {
             Ok(()) => tracing::info!(transport = self.transport.name(), subject = %mail.subject, "mail sent"),
             Err(e) => tracing::warn!(transport = self.transport.name(), error = %e, "mail not sent"),

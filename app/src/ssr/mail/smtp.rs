@@ -25,15 +25,25 @@ impl MailTransport for SmtpTransport {
     }
 
     async fn send(&self, from: &str, mail: &OutgoingMail) -> Result<(), MailError> {
+        self.deliver(from, mail, None).await
+    }
+
+    async fn send_replying_to(&self, from: &str, mail: &OutgoingMail, reply_to: &str) -> Result<(), MailError> {
+        self.deliver(from, mail, Some(reply_to)).await
+    }
+}
+
+impl SmtpTransport {
+    async fn deliver(&self, from: &str, mail: &OutgoingMail, reply_to: Option<&str>) -> Result<(), MailError> {
         let from: Mailbox = from.parse().map_err(|e| MailError::Config(format!("PAYBUS_MAIL_FROM: {e}")))?;
         let to: Mailbox = mail.to.parse().map_err(|e| MailError::Rejected(format!("recipient: {e}")))?;
-        let message = Message::builder()
-            .from(from)
-            .to(to)
-            .subject(&mail.subject)
-            .body(mail.text.clone())
-            .map_err(|e| MailError::Rejected(e.to_string()))?;
-        self.inner.send(message).await.map_err(|e| MailError::Unreachable(e.to_string()))?;
+        let mut builder = Message::builder().from(from).to(to).subject(&mail.subject);
+        if let Some(r) = reply_to {
+            builder = builder.reply_to(r.parse().map_err(|e| MailError::Rejected(format!("reply-to: {e}")))?);
+        }
+        let message = builder.body(mail.text.clone()).map_err(|e| MailError::Rejected(e.to_string()))?;
+        // A 5xx reply is the server's final word on this message; anything else may pass later.
+        self.inner.send(message).await.map_err(|e| if e.is_permanent() { MailError::Rejected(e.to_string()) } else { MailError::Unreachable(e.to_string()) })?;
         Ok(())
     }
 }

@@ -181,5 +181,7 @@ pub async fn stats(state: &AppState, access: &TenantAccess, scope_param: Option<
     access.require(Action::BusStatsRead)?;
     let window = window(window_minutes)?;
     let scope = scope(state, access, scope_param, None).await?;
-    queries::stats(&state.db, &scope, window, state.bus.now_ms()).await
+    let mut out = queries::stats(&state.db, &scope, window, state.bus.now_ms()).await?;
+    out.rules = super::rules::window_stats(state, access, scope.tenant().map(|t| t.as_str()), window).await?;
+    Ok(out)
 }
