@@ -153,3 +153,13 @@ prefixed_id!(/// One entry of a tenant's audit trail (written by the audit-log p
     AuditEntryId, "aud");
 prefixed_id!(/// One entry of a customer's activity timeline (written by the crm-activity plugin).
     ActivityId, "act");
+prefixed_id!(/// A customer mirrored from Stripe (`cus_…` there).
+    CustomerId, "cst");
+prefixed_id!(/// A subscription mirrored from Stripe (`sub_…` there).
+    SubscriptionId, "sbn");
+prefixed_id!(/// An invoice mirrored from Stripe (`in_…` there).
+    InvoiceId, "inv");
+prefixed_id!(/// One append-only entry of a customer's credit balance ledger.
+    BalanceTransactionId, "cbt");
+prefixed_id!(/// A tenant's tax rate for a country / region (and optionally a product tax code).
+    TaxRateId, "txr");

@@ -87,6 +87,14 @@ impl Role {
             Action::PluginsManage => &[Owner, Admin],
             Action::WebhookEndpointsManage | Action::RulesManage => &[Owner, Admin, Developer],
             Action::AnalyticsRead => &[Owner, Admin, Developer, Analyst, Viewer],
+            // Billing mirrored from Stripe: read like payments; a balance change is money.
+            Action::BillingRead => &[Owner, Admin, Developer, Analyst, Viewer],
+            Action::BillingExport => &[Owner, Admin, Developer, Analyst],
+            Action::BalancesManage | Action::CurrenciesManage => &[Owner, Admin],
+            Action::RiskRead => &[Owner, Admin, Developer, Analyst],
+            Action::RiskReview => &[Owner, Admin],
+            Action::TaxRead => &[Owner, Admin, Developer, Analyst],
+            Action::TaxManage => &[Owner, Admin],
         };
         allowed.contains(&self)
     }
@@ -161,10 +169,26 @@ pub enum Action {
     CustomersRead,
     /// Counters and daily aggregates behind the overview charts.
     AnalyticsRead,
+    /// Customers, subscriptions, invoices, balances and currencies mirrored or kept by paybus.
+    BillingRead,
+    /// CSV exports of customers, subscriptions and invoices.
+    BillingExport,
+    /// Credit or debit a customer's balance.
+    BalancesManage,
+    /// Activate or deactivate a currency for the tenant.
+    CurrenciesManage,
+    /// The risk review queue and payments' risk reasons.
+    RiskRead,
+    /// Mark a flagged payment safe or fraudulent.
+    RiskReview,
+    /// Tax rates and tax calculations.
+    TaxRead,
+    /// Create, change and delete tax rates.
+    TaxManage,
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 49] = [
         Action::TenantRead,
         Action::TenantUpdate,
         Action::MembersRead,
@@ -206,6 +230,14 @@ impl Action {
         Action::AuditLogRead,
         Action::CustomersRead,
         Action::AnalyticsRead,
+        Action::BillingRead,
+        Action::BillingExport,
+        Action::BalancesManage,
+        Action::CurrenciesManage,
+        Action::RiskRead,
+        Action::RiskReview,
+        Action::TaxRead,
+        Action::TaxManage,
     ];
 }
 

@@ -1,0 +1,107 @@
+-- Recurring billing mirrored from Stripe: customers, their payment methods, subscriptions and
+-- invoices. Stripe is the authority; each row keeps the `created` time of the Stripe event that
+-- last wrote it (`stripe_event_at`) and, for objects whose status can change twice in one second,
+-- a status rank, so an older snapshot never overwrites a newer one (rules in app/src/ssr/billing).
+-- Objects are found by their Stripe id; paybus ids (`cst_`, `sbn_`, `inv_`) are what the API shows.
+CREATE TABLE customers (
+    id                   TEXT PRIMARY KEY,
+    tenant_id            TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    stripe_customer_id   TEXT NOT NULL,
+    connected_account    TEXT,
+    email                TEXT,
+    name                 TEXT,
+    description          TEXT,
+    country              TEXT,
+    currency             TEXT,
+    deleted              BIGINT NOT NULL DEFAULT 0,
+    stripe_created       BIGINT,
+    stripe_event_at      BIGINT NOT NULL DEFAULT 0,
+    created_at           BIGINT NOT NULL,
+    updated_at           BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX customers_stripe_idx ON customers (stripe_customer_id);
+CREATE INDEX customers_tenant_time_idx ON customers (tenant_id, created_at, id);
+CREATE INDEX customers_tenant_email_idx ON customers (tenant_id, email);
+
+CREATE TABLE payment_methods (
+    stripe_payment_method_id  TEXT PRIMARY KEY,
+    tenant_id                 TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    customer_id               TEXT REFERENCES customers(id),
+    type                      TEXT NOT NULL,
+    card_brand                TEXT,
+    card_last4                TEXT,
+    card_country              TEXT,
+    card_fingerprint          TEXT,
+    attached                  BIGINT NOT NULL DEFAULT 0,
+    stripe_event_at           BIGINT NOT NULL DEFAULT 0,
+    created_at                BIGINT NOT NULL,
+    updated_at                BIGINT NOT NULL
+);
+CREATE INDEX payment_methods_customer_idx ON payment_methods (tenant_id, customer_id);
+
+CREATE TABLE subscriptions (
+    id                       TEXT PRIMARY KEY,
+    tenant_id                TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    stripe_subscription_id   TEXT NOT NULL,
+    customer_id              TEXT REFERENCES customers(id),
+    stripe_customer_id       TEXT,
+    status                   TEXT NOT NULL,
+    status_rank              BIGINT NOT NULL DEFAULT 0,
+    price_id                 TEXT,
+    product_id               TEXT,
+    plan_nickname            TEXT,
+    unit_amount              BIGINT,
+    currency                 TEXT,
+    billing_interval         TEXT,
+    quantity                 BIGINT NOT NULL DEFAULT 1,
+    current_period_start     BIGINT,
+    current_period_end       BIGINT,
+    cancel_at_period_end     BIGINT NOT NULL DEFAULT 0,
+    canceled_at              BIGINT,
+    trial_end                BIGINT,
+    paused                   BIGINT NOT NULL DEFAULT 0,
+    stripe_created           BIGINT,
+    stripe_event_at          BIGINT NOT NULL DEFAULT 0,
+    created_at               BIGINT NOT NULL,
+    updated_at               BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX subscriptions_stripe_idx ON subscriptions (stripe_subscription_id);
+CREATE INDEX subscriptions_tenant_time_idx ON subscriptions (tenant_id, created_at, id);
+CREATE INDEX subscriptions_tenant_status_idx ON subscriptions (tenant_id, status);
+CREATE INDEX subscriptions_customer_idx ON subscriptions (customer_id);
+
+-- overdue_at is set once, by the overdue job, in the same transaction that publishes
+-- invoice.overdue; the `overdue_at IS NULL` guard is what makes it once per invoice.
+CREATE TABLE invoices (
+    id                       TEXT PRIMARY KEY,
+    tenant_id                TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    stripe_invoice_id        TEXT NOT NULL,
+    customer_id              TEXT REFERENCES customers(id),
+    stripe_customer_id       TEXT,
+    stripe_subscription_id   TEXT,
+    number                   TEXT,
+    status                   TEXT NOT NULL,
+    status_rank              BIGINT NOT NULL DEFAULT 0,
+    currency                 TEXT NOT NULL,
+    amount_due               BIGINT NOT NULL DEFAULT 0,
+    amount_paid              BIGINT NOT NULL DEFAULT 0,
+    amount_remaining         BIGINT NOT NULL DEFAULT 0,
+    subtotal                 BIGINT NOT NULL DEFAULT 0,
+    tax                      BIGINT NOT NULL DEFAULT 0,
+    total                    BIGINT NOT NULL DEFAULT 0,
+    due_date                 BIGINT,
+    hosted_invoice_url       TEXT,
+    stripe_payment_intent    TEXT,
+    stripe_charge            TEXT,
+    payment_id               TEXT,
+    overdue_at               BIGINT,
+    stripe_created           BIGINT,
+    stripe_event_at          BIGINT NOT NULL DEFAULT 0,
+    created_at               BIGINT NOT NULL,
+    updated_at               BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX invoices_stripe_idx ON invoices (stripe_invoice_id);
+CREATE INDEX invoices_tenant_time_idx ON invoices (tenant_id, created_at, id);
+CREATE INDEX invoices_tenant_status_idx ON invoices (tenant_id, status);
+CREATE INDEX invoices_customer_idx ON invoices (customer_id);
+CREATE INDEX invoices_overdue_scan_idx ON invoices (status, due_date);
