@@ -128,8 +128,11 @@ impl BusAudit {
         assert!(orphans.is_empty(), "deliveries of events that do not exist: {orphans:?}");
     }
 
+    /// Every delivery reached its end: succeeded, or skipped because its listener (a plugin) is
+    /// off for the event's tenant. The probe is always on, so none of its deliveries is skipped.
     pub fn assert_every_delivery_succeeded(&self) {
-        let unfinished: Vec<&DeliveryRow> = self.deliveries.iter().filter(|d| d.status != "succeeded").collect();
+        let finished = |d: &DeliveryRow| d.status == "succeeded" || (d.status == "skipped" && d.listener != PROBE);
+        let unfinished: Vec<&DeliveryRow> = self.deliveries.iter().filter(|d| !finished(d)).collect();
         assert!(
             unfinished.is_empty(),
             "{} deliveries did not succeed (by status: {:?}): {:?}",
