@@ -416,3 +416,32 @@ risk_test! {
         assert!(events_of(&app, &bob.token, "payment.marked_safe").await.is_empty());
     }
 }
+
+risk_test! {
+    async fn a_charge_that_arrives_after_its_payment_succeeded_is_still_scored(app: TestApp) {
+        let owner = app.user(&unique_email("risk-late")).await;
+        let t = owner.tenant.as_str();
+        enable(&app, &owner, strict()).await;
+        // Stripe's order is not guaranteed: the intent succeeds first (no charge, no Radar
+        // outcome yet), then its charge says Radar's verdict is `highest`.
+        let risky = Charge { risk_level: "highest", risk_score: Some(88), email: "late@shop.example", fingerprint: "FpLate", ..Charge::new(t) };
+        let (charge, intent, charge_object) = risky.object();
+        let created = charge_object["created"].clone();
+        deliver(&app, &event("payment_intent.succeeded", json!({ "id": intent, "object": "payment_intent", "amount": 2500, "amount_received": 2500,
+            "currency": "usd", "status": "succeeded", "created": created, "receipt_email": "late@shop.example", "metadata": { "paybus_tenant": t } }))).await;
+        settled(&app).await;
+        assert!(reviews(&app, &owner.token, "").await.is_empty(), "nothing known yet says the payment is risky");
+
+        deliver(&app, &event("charge.succeeded", charge_object)).await;
+        settled(&app).await;
+        let payment = app.query_strings(&format!("SELECT id FROM payments WHERE stripe_charge = '{charge}'")).await.pop().unwrap();
+        let queue = reviews(&app, &owner.token, "").await;
+        assert_eq!(queue.len(), 1, "{queue:?}");
+        assert_eq!((queue[0]["payment_id"].as_str(), queue[0]["score"].as_i64()), (Some(payment.as_str()), Some(88)));
+        assert_eq!(queue[0]["reasons"][0]["message"], "Stripe Radar risk score 88 (highest)");
+        // The charge changed no status, so no payment event: the plugin heard of it through
+        // `webhook.processed`.
+        let captured = events_of(&app, &owner.token, "payment.captured").await;
+        assert_eq!(captured.len(), 1, "{captured:?}");
+    }
+}
