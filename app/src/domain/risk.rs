@@ -171,7 +171,9 @@ pub fn assess(facts: &RiskFacts, rules: &RiskRules) -> Assessment {
     let window = window_label(rules.velocity_window_secs);
     let keys: [(&str, &str, fn(&KeyCounts) -> Option<i64>); 3] =
         [("email", "this email", |k| k.email), ("card", "this card", |k| k.card), ("ip", "this IP address", |k| k.ip)];
-    for (kind, counts, limits, noun) in [("payments", &facts.payments, &rules.max_payments, "payments"), ("failures", &facts.failures, &rules.max_failures, "failed payments")] {
+    for (kind, counts, limits, noun) in
+        [("payments", &facts.payments, &rules.max_payments, "payments"), ("failures", &facts.failures, &rules.max_failures, "failed payments")]
+    {
         for (key, label, get) in keys {
             if let (Some(n), Some(max)) = (get(counts), get(limits)) {
                 if n > max {

@@ -45,7 +45,12 @@ pub async fn detail(State(state): State<AppState>, Tenant(access): Tenant, Path(
 /// Closes an open review as safe (`payment.marked_safe`). A closed review answers 409.
 #[utoipa::path(post, path = "/api/v1/risk/reviews/{payment_id}/mark-safe", tag = "risk", request_body(content = RiskReviewIn, description = "Optional"),
     responses((status = 200, body = RiskReviewOut), (status = 404), (status = 409, description = "The review is already closed")))]
-pub async fn mark_safe(State(state): State<AppState>, Tenant(access): Tenant, Path(payment_id): Path<String>, body: Bytes) -> Result<JsonOut<RiskReviewOut>, AppError> {
+pub async fn mark_safe(
+    State(state): State<AppState>,
+    Tenant(access): Tenant,
+    Path(payment_id): Path<String>,
+    body: Bytes,
+) -> Result<JsonOut<RiskReviewOut>, AppError> {
     Ok(JsonOut(risk::decide(&state, &access, &payment_id, Verdict::Safe, input(&body)?).await?))
 }
 
@@ -53,7 +58,12 @@ pub async fn mark_safe(State(state): State<AppState>, Tenant(access): Tenant, Pa
 /// review answers 409.
 #[utoipa::path(post, path = "/api/v1/risk/reviews/{payment_id}/mark-fraudulent", tag = "risk", request_body(content = RiskReviewIn, description = "Optional"),
     responses((status = 200, body = RiskReviewOut), (status = 404), (status = 409, description = "The review is already closed")))]
-pub async fn mark_fraudulent(State(state): State<AppState>, Tenant(access): Tenant, Path(payment_id): Path<String>, body: Bytes) -> Result<JsonOut<RiskReviewOut>, AppError> {
+pub async fn mark_fraudulent(
+    State(state): State<AppState>,
+    Tenant(access): Tenant,
+    Path(payment_id): Path<String>,
+    body: Bytes,
+) -> Result<JsonOut<RiskReviewOut>, AppError> {
     Ok(JsonOut(risk::decide(&state, &access, &payment_id, Verdict::Fraudulent, input(&body)?).await?))
 }
 

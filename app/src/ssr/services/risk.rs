@@ -102,7 +102,13 @@ pub async fn list(state: &AppState, access: &TenantAccess, query: &ReviewQuery) 
             return Err(AppError::invalid("parameter_invalid", format!("`{s}` is not a review status: open, closed, safe or fraudulent"), Some("status")))
         }
     }
-    let listing = Listing { columns: COLUMNS, from_where: &from_where, time_column: "r.flagged_at", key_column: "r.payment_id", binds: vec![Bind::from(access.tenant_id.as_str())] };
+    let listing = Listing {
+        columns: COLUMNS,
+        from_where: &from_where,
+        time_column: "r.flagged_at",
+        key_column: "r.payment_id",
+        binds: vec![Bind::from(access.tenant_id.as_str())],
+    };
     let (rows, has_more): (Vec<ReviewRow>, bool) = listing.fetch(&state.db, &query.page()).await?;
     Ok(List::new(rows.into_iter().map(out).collect(), has_more))
 }
@@ -165,7 +171,10 @@ pub async fn decide(state: &AppState, access: &TenantAccess, payment_id: &str, v
     if closed == 0 {
         return Err(AppError::conflict(
             "review_closed",
-            format!("This review is already closed (marked {}); a verdict is final.", if current.status == "open" { "by someone else just now".to_owned() } else { current.status.clone() }),
+            format!(
+                "This review is already closed (marked {}); a verdict is final.",
+                if current.status == "open" { "by someone else just now".to_owned() } else { current.status.clone() }
+            ),
             None,
         ));
     }

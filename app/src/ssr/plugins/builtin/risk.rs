@@ -23,10 +23,7 @@ use sqlx::FromRow;
 
 use crate::{
     domain::{
-        events::{
-            payloads::PaymentRiskChanged,
-            DomainEvent, EventEnvelope,
-        },
+        events::{payloads::PaymentRiskChanged, DomainEvent, EventEnvelope},
         risk::{assess, Assessment, KeyCounts, RiskFacts, RiskRules},
         PrefixedId, TenantId, TimelineEntryId,
     },
@@ -49,16 +46,9 @@ static MANIFEST: Manifest = Manifest {
     name: NAME,
     version: "1.0.0",
     title: "Risk review",
-    description: "Scores payments from Stripe Radar's outcome and your rules (velocity, amount, country mismatch, refunds and disputes) and flags risky ones for review.",
-    patterns: &[
-        "payment.authorized",
-        "payment.captured",
-        "payment.succeeded",
-        "payment.failed",
-        "refund.succeeded",
-        "dispute.created",
-        "webhook.processed",
-    ],
+    description:
+        "Scores payments from Stripe Radar's outcome and your rules (velocity, amount, country mismatch, refunds and disputes) and flags risky ones for review.",
+    patterns: &["payment.authorized", "payment.captured", "payment.succeeded", "payment.failed", "refund.succeeded", "dispute.created", "webhook.processed"],
     default_enabled: false,
     platform_events: false,
     fields: &[
@@ -73,14 +63,35 @@ static MANIFEST: Manifest = Manifest {
             default: Some("true"),
         },
         int("velocity_window_minutes", "Velocity window (minutes)", 1, 43_200, Some("60"), "How far back the velocity limits count."),
-        int("max_payments_per_email", "Payments per email", 0, 100_000, Some("10"), "More payments than this from one email within the window trip the velocity rule. 0: off."),
+        int(
+            "max_payments_per_email",
+            "Payments per email",
+            0,
+            100_000,
+            Some("10"),
+            "More payments than this from one email within the window trip the velocity rule. 0: off.",
+        ),
         int("max_payments_per_card", "Payments per card", 0, 100_000, Some("10"), "The same per card fingerprint."),
         int("max_payments_per_ip", "Payments per IP", 0, 100_000, Some("20"), "The same per IP address (from the charge's metadata.ip_address)."),
-        int("max_failures_per_email", "Failed payments per email", 0, 100_000, Some("3"), "More failed charges than this from one email within the window trip the velocity rule. 0: off."),
+        int(
+            "max_failures_per_email",
+            "Failed payments per email",
+            0,
+            100_000,
+            Some("3"),
+            "More failed charges than this from one email within the window trip the velocity rule. 0: off.",
+        ),
         int("max_failures_per_card", "Failed payments per card", 0, 100_000, Some("3"), "The same per card fingerprint."),
         int("max_failures_per_ip", "Failed payments per IP", 0, 100_000, Some("5"), "The same per IP address."),
         int("velocity_points", "Velocity points", 0, 100, Some("40"), "Added for each velocity limit exceeded."),
-        int("amount_threshold", "Amount threshold", 0, 1_000_000_000_000, None, "Payments above this amount, in minor units (100000 = 1,000.00), trip the amount rule. Empty or 0: off."),
+        int(
+            "amount_threshold",
+            "Amount threshold",
+            0,
+            1_000_000_000_000,
+            None,
+            "Payments above this amount, in minor units (100000 = 1,000.00), trip the amount rule. Empty or 0: off.",
+        ),
         Field {
             key: "amount_threshold_currency",
             label: "Amount threshold currency",
@@ -101,7 +112,14 @@ static MANIFEST: Manifest = Manifest {
             default: Some("true"),
         },
         int("country_mismatch_points", "Country mismatch points", 0, 100, Some("30"), "Added on a country mismatch."),
-        int("max_refunds_disputes_per_customer", "Refunds and disputes per customer", 0, 100_000, Some("3"), "More refunds and disputes than this on one customer's (email's) payments trip a rule. 0: off."),
+        int(
+            "max_refunds_disputes_per_customer",
+            "Refunds and disputes per customer",
+            0,
+            100_000,
+            Some("3"),
+            "More refunds and disputes than this on one customer's (email's) payments trip a rule. 0: off.",
+        ),
         int("refunds_disputes_points", "Refunds and disputes points", 0, 100, Some("40"), "Added when a customer has too many refunds and disputes."),
     ],
 };
@@ -271,7 +289,14 @@ pub async fn timeline_entry(tx: &mut Tx, tenant: &str, payment: &PaymentBrief, t
     Ok(())
 }
 
-pub fn risk_payload(payment: &PaymentBrief, score: i64, threshold: i64, reasons: Vec<crate::domain::risk::RiskReason>, status: &str, note: Option<String>) -> PaymentRiskChanged {
+pub fn risk_payload(
+    payment: &PaymentBrief,
+    score: i64,
+    threshold: i64,
+    reasons: Vec<crate::domain::risk::RiskReason>,
+    status: &str,
+    note: Option<String>,
+) -> PaymentRiskChanged {
     PaymentRiskChanged {
         payment_id: payment.id.clone(),
         amount: payment.amount,
@@ -368,7 +393,12 @@ impl Plugin for Risk {
         };
         let a = assess(&sample, &rules);
         let verdict = if a.flagged(&rules) { "would be flagged" } else { "would not be flagged" };
-        Ok(format!("A sample payment (Radar elevated, card from NG, billing in US) scores {} and {verdict} (threshold {}): {}.", a.score, rules.flag_threshold, a.summary()))
+        Ok(format!(
+            "A sample payment (Radar elevated, card from NG, billing in US) scores {} and {verdict} (threshold {}): {}.",
+            a.score,
+            rules.flag_threshold,
+            a.summary()
+        ))
     }
 }
 
