@@ -94,10 +94,14 @@ fn out(r: ReviewRow) -> RiskReviewOut {
 pub async fn list(state: &AppState, access: &TenantAccess, query: &ReviewQuery) -> AppResult<List<RiskReviewOut>> {
     access.require(Action::RiskRead)?;
     let mut from_where = FROM.to_owned();
+    let mut binds = vec![Bind::from(access.tenant_id.as_str())];
     match query.status.as_deref() {
         None => {}
         Some("closed") => from_where.push_str(" AND r.status <> 'open'"),
-        Some(s) if REVIEW_STATUSES.contains(&s) => from_where.push_str(&format!(" AND r.status = '{s}'")),
+        Some(s) if REVIEW_STATUSES.contains(&s) => {
+            from_where.push_str(" AND r.status = $2");
+            binds.push(Bind::from(s));
+        }
         Some(s) => {
             return Err(AppError::invalid("parameter_invalid", format!("`{s}` is not a review status: open, closed, safe or fraudulent"), Some("status")))
         }
@@ -107,7 +111,7 @@ pub async fn list(state: &AppState, access: &TenantAccess, query: &ReviewQuery) 
         from_where: &from_where,
         time_column: "r.flagged_at",
         key_column: "r.payment_id",
-        binds: vec![Bind::from(access.tenant_id.as_str())],
+        binds,
     };
     let (rows, has_more): (Vec<ReviewRow>, bool) = listing.fetch(&state.db, &query.page()).await?;
     Ok(List::new(rows.into_iter().map(out).collect(), has_more))
