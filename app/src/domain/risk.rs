@@ -154,6 +154,9 @@ fn window_label(secs: i64) -> String {
     }
 }
 
+/// Reads one key's count out of [`KeyCounts`].
+type KeyOf = fn(&KeyCounts) -> Option<i64>;
+
 /// Scores `facts` under `rules`.
 pub fn assess(facts: &RiskFacts, rules: &RiskRules) -> Assessment {
     let mut reasons = Vec::new();
@@ -169,7 +172,7 @@ pub fn assess(facts: &RiskFacts, rules: &RiskRules) -> Assessment {
         }
     }
     let window = window_label(rules.velocity_window_secs);
-    let keys: [(&str, &str, fn(&KeyCounts) -> Option<i64>); 3] =
+    let keys: [(&str, &str, KeyOf); 3] =
         [("email", "this email", |k| k.email), ("card", "this card", |k| k.card), ("ip", "this IP address", |k| k.ip)];
     for (kind, counts, limits, noun) in
         [("payments", &facts.payments, &rules.max_payments, "payments"), ("failures", &facts.failures, &rules.max_failures, "failed payments")]
