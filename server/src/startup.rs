@@ -80,6 +80,7 @@ pub async fn build_state_with(config: Config, extra: Vec<SharedListener>, clock:
         allow_private_targets: config.allow_private_webhook_targets,
         public_url: config.public_url.clone(),
         welcome_email: config.welcome_email,
+        bus: Default::default(),
     };
     let plugins = PluginRegistry::new(builtin::all());
     let plugins = Arc::new(plugins);
@@ -91,6 +92,7 @@ pub async fn build_state_with(config: Config, extra: Vec<SharedListener>, clock:
     let fanout = app::ssr::webhooks::FanoutListener::new(db.clone(), clock.clone(), webhooks.clone());
     registry.subscribe(Arc::new(fanout)).map_err(StartupError::Listener)?;
     let bus = Bus::new(db.clone(), registry, clock, config.bus.clone());
+    plugin_deps.bus.set(&bus);
     let leptos_options = LeptosOptions::builder()
         .output_name("paybus")
         .site_root(config.site_root.as_str())

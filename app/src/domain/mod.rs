@@ -13,6 +13,7 @@ pub mod money;
 pub mod name;
 pub mod password;
 pub mod plugins;
+pub mod risk;
 pub mod role;
 pub mod rules;
 pub mod settings;

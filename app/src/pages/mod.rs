@@ -15,6 +15,7 @@ mod payment_actions;
 mod payments;
 mod rules;
 mod plugins;
+mod risk;
 mod settings;
 mod tenants;
 mod webhook_endpoints;
@@ -93,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/rules/:id") view=rules::RuleEditorPage/>
                     <Route path=path!("/settings") view=settings::SettingsPage/>
                     <Route path=path!("/plugins") view=plugins::PluginsPage/>
+                    <Route path=path!("/risk") view=risk::RiskReviewPage/>
                     <Route path=path!("/audit") view=settings::PaymentAuditPage/>
                     <Route path=path!("/audit-log") view=audit_log::AuditLogPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>

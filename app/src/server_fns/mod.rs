@@ -11,6 +11,7 @@ pub mod members;
 pub mod payments;
 pub mod rules;
 pub mod plugins;
+pub mod risk;
 pub mod settings;
 pub mod stripe_out;
 pub mod tenants;

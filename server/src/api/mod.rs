@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod payments;
 pub mod rules;
 pub mod plugins;
+pub mod risk;
 pub mod settings;
 pub mod stripe_out;
 pub mod tenants;
@@ -43,6 +44,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(audit_log::router())
         .merge(customer_activity::router())
         .merge(analytics::router())
+        .merge(risk::router())
         .merge(stripe_out::money_router(state))
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })

@@ -9,6 +9,7 @@ mod rules;
 mod plugins;
 mod plugins_a;
 mod plugins_b;
+mod risk;
 mod settings;
 mod stripe_out;
 mod webhook;

@@ -34,6 +34,9 @@ const KEY_PERMISSIONS: &[Row] = &[
     (Op::RuleCreate,       [Y,    Y,    Y,        N,      N]),
     (Op::PluginsList,      [Y,    Y,    Y,        Y,      N]),
     (Op::PluginConfigure,  [Y,    Y,    N,        N,      N]),
+    (Op::RiskReviewsList,  [Y,    Y,    Y,        Y,      N]),
+    (Op::RiskMarkSafe,     [Y,    Y,    N,        N,      N]),
+    (Op::RiskMarkFraudulent, [Y,  Y,    N,        N,      N]),
 ];
 
 async fn key_per_role(app: &TestApp, team: &Team) -> [Caller; 5] {

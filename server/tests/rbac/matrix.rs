@@ -31,6 +31,10 @@ pub enum Op {
     RuleCreate,
     PluginsList,
     PluginConfigure,
+    // Risk review queue.
+    RiskReviewsList,
+    RiskMarkSafe,
+    RiskMarkFraudulent,
 }
 
 pub const Y: bool = true;
@@ -188,8 +192,41 @@ async fn attempt(app: &TestApp, team: &Team, caller: &Caller, role: &str, op: Op
             let ok = now["config"]["signature"] == signature.as_str();
             (r, ok)
         }
+        Op::RiskReviewsList => {
+            let payment = flagged_payment(app, team, &tag).await;
+            let (s, b) = caller.get(app, "/api/v1/risk/reviews?status=open&limit=100").await;
+            let ok = b["data"].as_array().is_some_and(|d| d.iter().any(|r| r["payment_id"] == payment.as_str() && r["reasons"][0]["code"] == "country_mismatch"));
+            ((s, b), ok)
+        }
+        Op::RiskMarkSafe | Op::RiskMarkFraudulent => {
+            let payment = flagged_payment(app, team, &tag).await;
+            let (verdict, path) = if op == Op::RiskMarkSafe { ("safe", "mark-safe") } else { ("fraudulent", "mark-fraudulent") };
+            let r = caller.post(app, &format!("/api/v1/risk/reviews/{payment}/{path}"), json!({ "note": format!("by {}", caller.label) })).await;
+            let (_, now) = team.founder().get(app, &format!("/api/v1/risk/reviews/{payment}")).await;
+            let ok = now["status"] == verdict;
+            (r, ok)
+        }
     };
     Attempt { status, body, took_effect }
+}
+
+/// A payment of `team`'s with an open risk review, as the risk plugin leaves them (the plugin's
+/// own path, from Stripe webhooks to the queue, is tested in tests/api/risk.rs).
+async fn flagged_payment(app: &TestApp, team: &Team, tag: &str) -> String {
+    let payment = format!("pay_rbac{tag}");
+    app.execute(&format!(
+        "INSERT INTO payments (id, tenant_id, amount, currency, customer_email, status, created_at, updated_at)
+         VALUES ('{payment}', '{tenant}', 2500, 'usd', 'buyer@shop.example', 'succeeded', 1, 1)",
+        tenant = team.tenant
+    ))
+    .await;
+    app.execute(&format!(
+        "INSERT INTO risk_reviews (payment_id, tenant_id, status, score, threshold, reasons, flagged_at, updated_at)
+         VALUES ('{payment}', '{tenant}', 'open', 65, 50, '[{{\"code\":\"country_mismatch\",\"message\":\"card country NG differs from billing country US\",\"points\":60}}]', 1, 1)",
+        tenant = team.tenant
+    ))
+    .await;
+    payment
 }
 
 /// What is wrong with one cell, if anything.
@@ -206,7 +243,7 @@ fn verdict(op: Op, allowed: bool, a: &Attempt) -> Option<String> {
         if a.status != StatusCode::FORBIDDEN || error["code"] != "insufficient_role" || error["type"] != "permission_error" {
             return Some(format!("expected 403 insufficient_role but got {}: {}", a.status, a.body));
         }
-        let is_write = !matches!(op, Op::TenantRead | Op::MembersList | Op::InvitationsList | Op::ApiKeysList | Op::SettingsRead | Op::PaymentAuditRead | Op::PluginsList | Op::WebhookEndpointsList | Op::RulesList);
+        let is_write = !matches!(op, Op::TenantRead | Op::MembersList | Op::InvitationsList | Op::ApiKeysList | Op::SettingsRead | Op::PaymentAuditRead | Op::PluginsList | Op::WebhookEndpointsList | Op::RulesList | Op::RiskReviewsList);
         if is_write && a.took_effect {
             return Some("refused with 403, yet the change happened".into());
         }

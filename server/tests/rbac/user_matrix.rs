@@ -33,6 +33,9 @@ const MEMBER_PERMISSIONS: &[Row] = &[
     (Op::RuleCreate,       [Y,    Y,    Y,        N,      N]),
     (Op::PluginsList,      [Y,    Y,    Y,        Y,      N]),
     (Op::PluginConfigure,  [Y,    Y,    N,        N,      N]),
+    (Op::RiskReviewsList,  [Y,    Y,    Y,        Y,      N]),
+    (Op::RiskMarkSafe,     [Y,    Y,    N,        N,      N]),
+    (Op::RiskMarkFraudulent, [Y,  Y,    N,        N,      N]),
 ];
 
 both_backends! {

@@ -65,6 +65,10 @@ catalog! {
     PaymentCanceled = "payment.canceled", 1, PaymentChanged;
     PaymentRefunded = "payment.refunded", 1, PaymentChanged;
     PaymentPartiallyRefunded = "payment.partially_refunded", 1, PaymentChanged;
+    // Risk: the risk plugin flagged a payment for review; a reviewer's verdict on it.
+    PaymentFlagged = "payment.flagged", 1, PaymentRiskChanged;
+    PaymentMarkedSafe = "payment.marked_safe", 1, PaymentRiskChanged;
+    PaymentReportedFraudulent = "payment.reported_fraudulent", 1, PaymentRiskChanged;
     // Disputes.
     DisputeCreated = "dispute.created", 1, DisputeChanged;
     DisputeUpdated = "dispute.updated", 1, DisputeChanged;

@@ -23,6 +23,26 @@ pub struct PaymentChanged {
     pub failure_message: Option<String>,
 }
 
+// Risk.
+/// A payment the risk plugin flagged (`payment.flagged`), or a reviewer's verdict on it
+/// (`payment.marked_safe`, `payment.reported_fraudulent`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRiskChanged {
+    pub payment_id: String,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub customer_email: Option<String>,
+    /// 0..100; flagged when above `threshold`.
+    pub score: i64,
+    pub threshold: i64,
+    pub reasons: Vec<crate::domain::risk::RiskReason>,
+    /// open, safe or fraudulent.
+    pub review_status: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisputeChanged {
     pub dispute_id: String,

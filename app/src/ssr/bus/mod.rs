@@ -184,3 +184,20 @@ pub fn envelope_from_row(row: &store::EventRow) -> Result<EventEnvelope, String>
         metadata: serde_json::from_str(&row.metadata).map_err(|e| e.to_string())?,
     })
 }
+
+/// The bus for a listener that publishes follow-up events (the risk plugin's `payment.flagged`).
+/// Listeners are built before the bus that owns them, so this is filled in once the bus exists;
+/// it holds the bus weakly, so the bus and its listeners do not keep each other alive.
+#[derive(Clone, Default)]
+pub struct LateBus(Arc<std::sync::OnceLock<std::sync::Weak<BusInner>>>);
+
+impl LateBus {
+    pub fn set(&self, bus: &Bus) {
+        let _ = self.0.set(Arc::downgrade(&bus.inner));
+    }
+
+    /// `None` before startup has set it, or after the bus was dropped.
+    pub fn get(&self) -> Option<Bus> {
+        self.0.get()?.upgrade().map(|inner| Bus { inner })
+    }
+}

@@ -667,6 +667,8 @@ async fn apply_payment(bus: &Bus, tx: &mut Tx, ctx: &EventContext, tenant: &Tena
         });
     }
 
+    // What the charges say about fraud, for the risk plugin's rules.
+    crate::ssr::plugins::builtin::risk::signals::record(tx, tenant, &payment_id, event, now).await?;
     sqlx::query(
         "INSERT INTO event_logs (id, tenant_id, payment_id, source, title, stripe_event_id, stripe_type, status_after, detail, occurred_at, created_at)
          VALUES ($1, $2, $3, 'webhook', $4, $5, $6, $7, $8, $9, $10)",

@@ -27,7 +27,7 @@ use crate::{
     domain::{events::EventEnvelope, TenantId},
     error::AppError,
     ssr::{
-        bus::{Clock, Delivery, ListenerError},
+        bus::{Clock, Delivery, LateBus, ListenerError},
         crypto::SecretBox,
         db::Db,
         mail::Mailer,
@@ -66,6 +66,8 @@ pub struct PluginDeps {
     pub public_url: String,
     /// `PAYBUS_WELCOME_EMAIL`: new users get a welcome mail (platform-wide, default on).
     pub welcome_email: bool,
+    /// The bus, for plugins that publish events of their own (set once the bus is built).
+    pub bus: LateBus,
 }
 
 /// One call's view: whose event it is and that tenant's configuration (secrets opened).

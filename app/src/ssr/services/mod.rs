@@ -19,6 +19,7 @@ pub mod payment_audit;
 pub mod payments;
 pub mod plugins;
 pub mod products;
+pub mod risk;
 pub mod rules;
 pub mod settings;
 pub mod stripe_access;

@@ -89,6 +89,9 @@ pub fn summarize(e: &EventEnvelope) -> Summary {
         DomainEvent::PaymentPartiallyRefunded(p) => {
             (format!("{who} partially refunded {} on {}", money(p.amount_refunded, &p.currency), p.payment_id), Some(p.payment_id))
         }
+        DomainEvent::PaymentFlagged(r) => (format!("Payment {} flagged for review (risk score {}): {}", r.payment_id, r.score, risk_reasons(&r)), Some(r.payment_id)),
+        DomainEvent::PaymentMarkedSafe(r) => (format!("{who} marked payment {} safe", r.payment_id), Some(r.payment_id)),
+        DomainEvent::PaymentReportedFraudulent(r) => (format!("{who} reported payment {} as fraudulent", r.payment_id), Some(r.payment_id)),
         DomainEvent::RefundCreated(r) => (format!("{who} refunded {} on {}", money(r.amount, &r.currency), r.payment_id), Some(r.refund_id)),
         DomainEvent::RefundSucceeded(r) => (format!("Refund {} of {} on {} succeeded", r.refund_id, money(r.amount, &r.currency), r.payment_id), Some(r.refund_id)),
         DomainEvent::RefundFailed(r) => {
@@ -169,6 +172,10 @@ pub fn summarize(e: &EventEnvelope) -> Summary {
         DomainEvent::BusReplayCompleted(r) => (format!("Replay {} re-sent {} of {} matching deliveries", r.replay_id, r.enqueued, r.matched), Some(r.replay_id)),
     };
     Summary { text: clip(text, 500), object_id: object }
+}
+
+fn risk_reasons(r: &PaymentRiskChanged) -> String {
+    r.reasons.iter().map(|x| x.message.as_str()).collect::<Vec<_>>().join("; ")
 }
 
 fn on_off(b: bool) -> &'static str {
