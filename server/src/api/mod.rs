@@ -15,6 +15,7 @@ pub mod rules;
 pub mod plugins;
 pub mod settings;
 pub mod stripe_out;
+pub mod tax;
 pub mod tenants;
 pub mod webhook;
 pub mod webhook_endpoints;
@@ -43,6 +44,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(audit_log::router())
         .merge(customer_activity::router())
         .merge(analytics::router())
+        .merge(tax::router())
         .merge(stripe_out::money_router(state))
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })

@@ -22,6 +22,7 @@ pub mod products;
 pub mod rules;
 pub mod settings;
 pub mod stripe_access;
+pub mod tax;
 pub mod tenants;
 pub mod webhook_endpoints;
 pub mod webhook_events;

@@ -5,6 +5,7 @@ pub mod audit_log;
 pub mod chat;
 pub mod crm;
 pub mod email;
+pub mod tax;
 
 #[allow(unused_imports)]
 use std::sync::Arc;
@@ -19,5 +20,6 @@ pub fn all() -> Vec<SharedPlugin> {
         Arc::new(chat::ChatAlerts),
         Arc::new(crm::CrmActivity),
         Arc::new(analytics::Analytics),
+        Arc::new(tax::Tax),
     ]
 }
