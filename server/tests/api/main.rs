@@ -11,4 +11,5 @@ mod plugins_a;
 mod plugins_b;
 mod settings;
 mod stripe_out;
+mod tax;
 mod webhook;
