@@ -16,6 +16,7 @@ mod payments;
 mod rules;
 mod plugins;
 mod settings;
+mod tax_rates;
 mod tenants;
 mod webhook_endpoints;
 
@@ -95,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/plugins") view=plugins::PluginsPage/>
                     <Route path=path!("/audit") view=settings::PaymentAuditPage/>
                     <Route path=path!("/audit-log") view=audit_log::AuditLogPage/>
+                    <Route path=path!("/tax-rates") view=tax_rates::TaxRatesPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
                     <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
                 </ParentRoute>

@@ -13,6 +13,7 @@ pub mod rules;
 pub mod plugins;
 pub mod settings;
 pub mod stripe_out;
+pub mod tax;
 pub mod tenants;
 pub mod webhook_endpoints;
 
