@@ -363,3 +363,86 @@ crate::with_stripe! {
         assert_eq!(bad["error"]["param"], "tax_country");
     }
 }
+
+// ---- the dashboard page ----------------------------------------------------------------------
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).timeout(std::time::Duration::from_secs(30)).build().unwrap()
+}
+
+/// Posts a server function's form as the signed-in browser; the JSON answer and status.
+async fn submit<F: leptos::server_fn::ServerFn>(app: &TestApp, browser: &reqwest::Client, form: &[(&str, &str)]) -> (StatusCode, String) {
+    let res = browser.post(app.url(F::PATH)).header("origin", &app.base).form(form).send().await.unwrap();
+    let status = res.status();
+    (status, res.text().await.unwrap())
+}
+
+crate::both_backends! {
+    async fn the_tax_rates_page_lists_rates_and_its_forms_edit_delete_calculate_and_check(app: TestApp) {
+        use app::server_fns::{account::Login, tax::*};
+        let owner = app.user(&unique_email("tax-page")).await;
+        let browser = browser();
+        let (status, _) = submit::<Login>(&app, &browser, &[("email", owner.email.as_str()), ("password", PASSWORD)]).await;
+        assert!(status.is_success() || status.is_redirection(), "login: {status}");
+
+        let page = || async {
+            let res = browser.get(app.url("/tax-rates")).header("accept", "text/html").send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.text().await.unwrap()
+        };
+        assert!(page().await.contains("No tax rates yet."));
+
+        let (status, created) = submit::<CreateTaxRate>(&app, &browser, &[("name", "VAT DE"), ("country", "de"), ("region", ""), ("tax_code", ""), ("percentage", "19")]).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        let created: Value = serde_json::from_str(&created).unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let row = |html: String| {
+            let at = html.find(&format!("data-rate-id=\"{id}\"")).unwrap_or_else(|| panic!("no row for {id}: {html}"));
+            html[at..at + html[at..].find("</tr>").unwrap()].to_owned()
+        };
+        let created_row = row(page().await);
+        assert!(created_row.contains(">19%<") && created_row.contains(">exclusive<") && created_row.contains(">DE<"), "{created_row}");
+
+        let (status, edited) = submit::<UpdateTaxRate>(&app, &browser, &[("id", &id), ("name", "VAT DE"), ("percentage", "19"), ("inclusive", "on")]).await;
+        assert_eq!(status, StatusCode::OK, "{edited}");
+        let edited_row = row(page().await);
+        assert!(edited_row.contains(">inclusive<") && !edited_row.contains(">exclusive<"), "{edited_row}");
+
+        let (status, calc) = submit::<CalculateTax>(&app, &browser, &[("amount", "119.00"), ("currency", "eur"), ("country", "DE"), ("region", ""), ("tax_code", "")]).await;
+        assert_eq!(status, StatusCode::OK, "{calc}");
+        let calc: Value = serde_json::from_str(&calc).unwrap();
+        assert_eq!((calc["subtotal"].clone(), calc["tax"].clone()), (json!(10_000), json!(1_900)));
+
+        let (status, number) = submit::<CheckTaxNumber>(&app, &browser, &[("number", "ATU13585627"), ("country", "")]).await;
+        assert_eq!(status, StatusCode::OK, "{number}");
+        let (status, bad) = submit::<CheckTaxNumber>(&app, &browser, &[("number", "ATU13585607"), ("country", "")]).await;
+        assert!(!status.is_success() && bad.contains("check digit mismatch for AT"), "{status} {bad}");
+
+        // Deleting needs the confirmation box.
+        let (status, refused) = submit::<DeleteTaxRate>(&app, &browser, &[("id", &id)]).await;
+        assert!(!status.is_success() && refused.contains("confirmation_required"), "{status} {refused}");
+        let (_, still) = app.get(&format!("/api/v1/tax-rates/{id}"), Some(&owner.token)).await;
+        assert_eq!(still["id"], id.as_str());
+        let (status, deleted) = submit::<DeleteTaxRate>(&app, &browser, &[("id", &id), ("confirm", "on")]).await;
+        assert_eq!(status, StatusCode::OK, "{deleted}");
+        let (status, _) = app.get(&format!("/api/v1/tax-rates/{id}"), Some(&owner.token)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(page().await.contains("No tax rates yet."));
+    }
+}
+
+crate::both_backends! {
+    async fn the_openapi_document_describes_the_tax_endpoints(app: TestApp) {
+        let (status, doc) = app.get("/api/v1/openapi.json", None).await;
+        assert_eq!(status, StatusCode::OK);
+        for (path, method) in [
+            ("/api/v1/tax-rates", "get"), ("/api/v1/tax-rates", "post"), ("/api/v1/tax-rates/{id}", "get"), ("/api/v1/tax-rates/{id}", "patch"),
+            ("/api/v1/tax-rates/{id}", "delete"), ("/api/v1/tax/calculate", "post"), ("/api/v1/tax/validate-number", "post"), ("/api/v1/invoices/{id}/tax", "get"),
+        ] {
+            assert!(doc["paths"][path][method].is_object(), "{method} {path} missing");
+        }
+        for schema in ["TaxRateIn", "TaxRateOut", "TaxResult", "TaxNumberOut"] {
+            assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} missing");
+        }
+    }
+}
