@@ -97,6 +97,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=settings::PaymentAuditPage/>
                     <Route path=path!("/audit-log") view=audit_log::AuditLogPage/>
                     <Route path=path!("/tax-rates") view=tax_rates::TaxRatesPage/>
+                    <Route path=path!("/invoices/:id/tax") view=tax_rates::InvoiceTaxPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
                     <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
                 </ParentRoute>

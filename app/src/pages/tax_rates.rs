@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::{
     components::{ActionError, ErrorNote, MeResource},
     domain::{tax::dto::TaxRateOut, Action, Currency},
-    server_fns::tax::{list_tax_rates, CalculateTax, CheckTaxNumber, CreateTaxRate, DeleteTaxRate, SetTaxRateActive, UpdateTaxRate},
+    server_fns::tax::{invoice_tax, list_tax_rates, CalculateTax, CheckTaxNumber, CreateTaxRate, DeleteTaxRate, SetTaxRateActive, UpdateTaxRate},
 };
 
 fn money(amount: i64, currency: &str) -> String {
@@ -179,5 +179,48 @@ fn rate_row(
                 })}
             </td>
         </tr>
+    }
+}
+
+/// An invoice's tax breakdown (subtotal, one line per tax, total), for the invoice page to embed:
+/// `<super::tax_rates::InvoiceTaxBreakdown invoice_id=id/>`. Shows nothing to a role without
+/// `TaxRead` (the server function refuses) beyond the error note.
+#[component]
+pub fn InvoiceTaxBreakdown(#[prop(into)] invoice_id: String) -> impl IntoView {
+    let breakdown = Resource::new(move || invoice_id.clone(), invoice_tax);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match breakdown.await {
+                    Ok(b) => view! {
+                        <table class="table" data-testid="invoice-tax-breakdown">
+                            <tbody>
+                                <tr><th>"Subtotal"</th><td>{money(b.subtotal, &b.currency)}</td></tr>
+                                {b.lines.iter().map(|l| view! {
+                                    <tr>
+                                        <th>{if l.percentage.is_empty() { l.name.clone() } else { format!("{} ({}%{})", l.name, l.percentage, if l.inclusive { ", inclusive" } else { "" }) }}</th>
+                                        <td>{money(l.amount, &b.currency)}</td>
+                                    </tr>
+                                }).collect_view()}
+                                <tr><th>"Total"</th><td>{money(b.total, &b.currency)}</td></tr>
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorNote error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/invoices/:id/tax`: one invoice's tax breakdown on its own page (linked from the invoice).
+#[component]
+pub fn InvoiceTaxPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let id = params.read_untracked().get("id").unwrap_or_default();
+    view! {
+        <h1>"Invoice tax"</h1>
+        <p class="hint mono">{id.clone()}</p>
+        <InvoiceTaxBreakdown invoice_id=id/>
     }
 }

@@ -99,3 +99,11 @@ pub async fn check_tax_number(number: String, country: Option<String>) -> Result
     let access = caller.access().await?;
     crate::ssr::services::tax::validate_number(&access, &TaxNumberIn { number, country: given(country) })
 }
+
+/// A mirrored invoice's tax breakdown (for the invoice page: `pages::tax_rates::InvoiceTaxBreakdown`).
+#[server(prefix = "/sfn")]
+pub async fn invoice_tax(id: String) -> Result<TaxResult, AppError> {
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    crate::ssr::services::tax::invoice_breakdown(&caller.state, &access, &id).await
+}

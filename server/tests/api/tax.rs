@@ -240,6 +240,16 @@ crate::both_backends! {
         let (_, b) = app.get(&format!("/api/v1/invoices/{untaxed}/tax"), Some(token)).await;
         assert_eq!((b["tax"].clone(), b["lines"].clone()), (json!(0), json!([])));
 
+        // The invoice's tax page shows the same breakdown.
+        let browser = browser();
+        let (status, _) = submit::<app::server_fns::account::Login>(&app, &browser, &[("email", owner.email.as_str()), ("password", PASSWORD)]).await;
+        assert!(status.is_success() || status.is_redirection(), "login: {status}");
+        let res = browser.get(app.url(&format!("/invoices/{invoice}/tax"))).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("data-testid=\"invoice-tax-breakdown\""), "{html}");
+        assert!(html.contains("VAT DE (19%") && html.contains("19.00 EUR") && html.contains("119.00 EUR"), "{html}");
+
         let (status, missing) = app.get(&format!("/api/v1/invoices/inv_{}/tax", rand_body()), Some(token)).await;
         assert_eq!(error_code(status, &missing, StatusCode::NOT_FOUND), "resource_missing");
     }
@@ -315,7 +325,12 @@ crate::with_stripe! {
         let de = create_rate(&app, token, json!({ "name": "VAT DE", "country": "DE", "percentage": "19" })).await;
         create_rate(&app, token, json!({ "name": "VAT AT", "country": "AT", "percentage": "20", "inclusive": true })).await;
 
-        // Off by default: rates alone change nothing at checkout.
+        // The plugin is off by default, and healthy once a rate exists.
+        let (_, tax_plugin) = app.get("/api/v1/plugins/tax", Some(token)).await;
+        assert_eq!((tax_plugin["enabled"].clone(), tax_plugin["default_enabled"].clone()), (json!(false), json!(false)), "{tax_plugin}");
+        assert_eq!(tax_plugin["health"]["status"], "healthy", "{tax_plugin}");
+
+        // Off: rates alone change nothing at checkout.
         let (status, plain) = post_with_key(&app, "/api/v1/checkout-sessions", token, cart(Some("DE"))).await;
         assert_eq!(status, StatusCode::CREATED, "{plain}");
         assert_eq!((plain["amount_total"].clone(), plain["amount_tax"].clone()), (json!(5000), json!(0)));
@@ -357,6 +372,15 @@ crate::with_stripe! {
         assert_eq!(status, StatusCode::OK, "{configured}");
         let (_, defaulted) = post_with_key(&app, "/api/v1/checkout-sessions", token, cart(None)).await;
         assert_eq!(defaulted["amount_tax"], 950, "{defaulted}");
+        let (status, tried) = app.post("/api/v1/plugins/tax/test", Some(token), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{tried}");
+        assert_eq!(tried["message"], "A 100.00 sale in DE uses VAT DE (19%): tax 19.00 EUR, total 119.00 EUR.", "{tried}");
+
+        // Tax at checkout can be switched off in the plugin's settings.
+        let (status, _) = app.call(Method::PUT, "/api/v1/plugins/tax", Some(token), Some(json!({ "config": { "checkout_tax": false } }))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, untaxed) = post_with_key(&app, "/api/v1/checkout-sessions", token, cart(Some("DE"))).await;
+        assert_eq!((untaxed["amount_total"].clone(), untaxed["amount_tax"].clone()), (json!(5000), json!(0)));
 
         let (status, bad) = post_with_key(&app, "/api/v1/checkout-sessions", token, cart(Some("Germany"))).await;
         assert_eq!(error_code(status, &bad, StatusCode::BAD_REQUEST), "country_invalid");
