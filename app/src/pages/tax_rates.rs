@@ -35,10 +35,8 @@ pub fn TaxRatesPage() -> impl IntoView {
     let delete = ServerAction::<DeleteTaxRate>::new();
     let calc = ServerAction::<CalculateTax>::new();
     let check = ServerAction::<CheckTaxNumber>::new();
-    let rates = Resource::new(
-        move || (create.version().get(), update.version().get(), toggle.version().get(), delete.version().get()),
-        |_| list_tax_rates(),
-    );
+    let rates =
+        Resource::new(move || (create.version().get(), update.version().get(), toggle.version().get(), delete.version().get()), |_| list_tax_rates());
 
     view! {
         <h1>"Tax rates"</h1>

@@ -75,14 +75,24 @@ pub async fn delete_tax_rate(id: String, confirm: Option<String>) -> Result<TaxR
     let caller = super::context::caller().await?;
     let access = caller.access().await?;
     if given(confirm).is_none() {
-        return Err(AppError::invalid("confirmation_required", "Tick “Yes, delete this rate” to delete it; deactivating keeps it for reference.", Some("confirm")));
+        return Err(AppError::invalid(
+            "confirmation_required",
+            "Tick “Yes, delete this rate” to delete it; deactivating keeps it for reference.",
+            Some("confirm"),
+        ));
     }
     crate::ssr::services::tax::delete(&caller.state, &access, &id).await
 }
 
 /// The calculator: the amount in major units as a person types it (`12.50`, `1200` yen).
 #[server(prefix = "/sfn")]
-pub async fn calculate_tax(amount: String, currency: String, country: String, region: Option<String>, tax_code: Option<String>) -> Result<TaxResult, AppError> {
+pub async fn calculate_tax(
+    amount: String,
+    currency: String,
+    country: String,
+    region: Option<String>,
+    tax_code: Option<String>,
+) -> Result<TaxResult, AppError> {
     use crate::domain::{tax::dto::TaxCalculateIn, Currency};
     let caller = super::context::caller().await?;
     let access = caller.access().await?;

@@ -31,13 +31,21 @@ pub fn router() -> Router<AppState> {
 /// Creates a rate. One active rate per (country, region, tax code): a second is a 409.
 #[utoipa::path(post, path = "/api/v1/tax-rates", tag = "tax", request_body = TaxRateIn,
     responses((status = 201, body = TaxRateOut), (status = 400, description = "Invalid country, region, tax code, name or percentage"), (status = 409, description = "An active rate for this scope exists")))]
-pub async fn create(State(state): State<AppState>, Tenant(access): Tenant, Json(body): Json<TaxRateIn>) -> Result<(StatusCode, JsonOut<TaxRateOut>), AppError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Tenant(access): Tenant,
+    Json(body): Json<TaxRateIn>,
+) -> Result<(StatusCode, JsonOut<TaxRateOut>), AppError> {
     Ok((StatusCode::CREATED, JsonOut(tax::create(&state, &access, body).await?)))
 }
 
 /// The tenant's rates (active and inactive), newest first.
 #[utoipa::path(get, path = "/api/v1/tax-rates", tag = "tax", params(PageParams), responses((status = 200, body = List<TaxRateOut>)))]
-pub async fn list(State(state): State<AppState>, Tenant(access): Tenant, Query(page): Query<PageParams>) -> Result<JsonOut<List<TaxRateOut>>, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Tenant(access): Tenant,
+    Query(page): Query<PageParams>,
+) -> Result<JsonOut<List<TaxRateOut>>, AppError> {
     Ok(JsonOut(tax::list(&state, &access, &page).await?))
 }
 
@@ -49,7 +57,12 @@ pub async fn detail(State(state): State<AppState>, Tenant(access): Tenant, Path(
 /// Changes name, percentage, inclusive or active (`active: false` deactivates the rate).
 #[utoipa::path(patch, path = "/api/v1/tax-rates/{id}", tag = "tax", request_body = TaxRatePatch,
     responses((status = 200, body = TaxRateOut), (status = 400), (status = 404), (status = 409)))]
-pub async fn update(State(state): State<AppState>, Tenant(access): Tenant, Path(id): Path<String>, Json(patch): Json<TaxRatePatch>) -> Result<JsonOut<TaxRateOut>, AppError> {
+pub async fn update(
+    State(state): State<AppState>,
+    Tenant(access): Tenant,
+    Path(id): Path<String>,
+    Json(patch): Json<TaxRatePatch>,
+) -> Result<JsonOut<TaxRateOut>, AppError> {
     Ok(JsonOut(tax::update(&state, &access, &id, patch).await?))
 }
 
@@ -63,7 +76,11 @@ pub async fn delete(State(state): State<AppState>, Tenant(access): Tenant, Path(
 /// country + region, then country + tax code, then country). Inclusive rates take the amount
 /// as gross, exclusive ones as net; tax is rounded half away from zero to the currency's unit.
 #[utoipa::path(post, path = "/api/v1/tax/calculate", tag = "tax", request_body = TaxCalculateIn, responses((status = 200, body = TaxResult), (status = 400)))]
-pub async fn calculate(State(state): State<AppState>, Tenant(access): Tenant, Json(body): Json<TaxCalculateIn>) -> Result<JsonOut<TaxResult>, AppError> {
+pub async fn calculate(
+    State(state): State<AppState>,
+    Tenant(access): Tenant,
+    Json(body): Json<TaxCalculateIn>,
+) -> Result<JsonOut<TaxResult>, AppError> {
     Ok(JsonOut(tax::calculate(&state, &access, body).await?))
 }
 

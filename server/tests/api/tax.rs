@@ -391,7 +391,12 @@ crate::with_stripe! {
 // ---- the dashboard page ----------------------------------------------------------------------
 
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).timeout(std::time::Duration::from_secs(30)).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// Posts a server function's form as the signed-in browser; the JSON answer and status.

@@ -45,7 +45,8 @@ async fn founders_rates(app: &TestApp, team: &Team) -> Vec<Value> {
 /// A fresh rate in a country of its own (two letters from the tag), made by the founder.
 async fn fresh_rate(app: &TestApp, team: &Team, n: usize) -> String {
     let country = format!("{}{}", (b'A' + (n / 26 % 26) as u8) as char, (b'A' + (n % 26) as u8) as char);
-    let (status, rate) = team.founder().post(app, "/api/v1/tax-rates", json!({ "name": format!("target {n}"), "country": country, "percentage": "10" })).await;
+    let (status, rate) =
+        team.founder().post(app, "/api/v1/tax-rates", json!({ "name": format!("target {n}"), "country": country, "percentage": "10" })).await;
     assert_eq!(status, StatusCode::CREATED, "{rate}");
     rate["id"].as_str().unwrap().to_owned()
 }
@@ -61,7 +62,9 @@ async fn attempt(app: &TestApp, team: &Team, caller: &Caller, op: Op, n: usize) 
         }
         Op::RateCreate => {
             let name = format!("rate by {} {tag}", caller.label);
-            let (s, b) = caller.post(app, "/api/v1/tax-rates", json!({ "name": name, "country": "DE", "region": format!("{}", n % 1000), "percentage": "19" })).await;
+            let (s, b) = caller
+                .post(app, "/api/v1/tax-rates", json!({ "name": name, "country": "DE", "region": format!("{}", n % 1000), "percentage": "19" }))
+                .await;
             let ok = founders_rates(app, team).await.iter().any(|r| r["name"] == name.as_str());
             (s, b, ok)
         }

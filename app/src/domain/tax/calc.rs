@@ -47,7 +47,13 @@ impl Percentage {
         let raw = raw.trim().trim_end_matches('%').trim();
         let bad = || format!("percentage must be a number from 0 to 100 with at most 4 decimals (got `{raw}`)");
         let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
-        if whole.is_empty() || whole.len() > 3 || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 4 || !frac.bytes().all(|b| b.is_ascii_digit()) || (raw.contains('.') && frac.is_empty()) {
+        if whole.is_empty()
+            || whole.len() > 3
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || frac.len() > 4
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+            || (raw.contains('.') && frac.is_empty())
+        {
             return Err(bad());
         }
         let whole: i64 = whole.parse().map_err(|_| bad())?;
@@ -222,7 +228,14 @@ pub fn breakdown(subtotal: i64, tax: i64, currency: &Currency, rate: Option<&Rat
         }
     }
     if lines.is_empty() && tax != 0 {
-        lines.push(TaxLine { tax_rate_id: None, name: "Tax".into(), percentage: String::new(), inclusive: false, taxable_amount: subtotal, amount: tax });
+        lines.push(TaxLine {
+            tax_rate_id: None,
+            name: "Tax".into(),
+            percentage: String::new(),
+            inclusive: false,
+            taxable_amount: subtotal,
+            amount: tax,
+        });
     }
     TaxResult { object: "tax_breakdown".into(), currency: currency.to_string(), amount: subtotal, subtotal, tax, total: subtotal + tax, lines }
 }
@@ -277,7 +290,15 @@ mod tests {
 
     #[test]
     fn inclusive_tax_plus_net_is_always_the_amount_and_exclusive_total_is_amount_plus_tax() {
-        let rate = RateRule { id: "txr_1".into(), name: "VAT".into(), country: "DE".into(), region: None, tax_code: None, percentage: pct("19"), inclusive: true };
+        let rate = RateRule {
+            id: "txr_1".into(),
+            name: "VAT".into(),
+            country: "DE".into(),
+            region: None,
+            tax_code: None,
+            percentage: pct("19"),
+            inclusive: true,
+        };
         for amount in [1, 7, 99, 100, 119, 12_345, 1_000_000] {
             let r = calculate(amount, &cur("eur"), Some(&rate));
             assert_eq!(r.subtotal + r.tax, amount);
@@ -304,7 +325,15 @@ mod tests {
     }
 
     fn rule(id: &str, region: Option<&str>, code: Option<&str>, p: &str) -> RateRule {
-        RateRule { id: id.into(), name: id.into(), country: "US".into(), region: region.map(Into::into), tax_code: code.map(Into::into), percentage: pct(p), inclusive: false }
+        RateRule {
+            id: id.into(),
+            name: id.into(),
+            country: "US".into(),
+            region: region.map(Into::into),
+            tax_code: code.map(Into::into),
+            percentage: pct(p),
+            inclusive: false,
+        }
     }
 
     #[test]
@@ -333,7 +362,15 @@ mod tests {
 
     #[test]
     fn an_invoice_breakdown_names_the_rate_only_when_it_reproduces_the_stored_tax() {
-        let vat = RateRule { id: "txr_de".into(), name: "VAT DE".into(), country: "DE".into(), region: None, tax_code: None, percentage: pct("19"), inclusive: false };
+        let vat = RateRule {
+            id: "txr_de".into(),
+            name: "VAT DE".into(),
+            country: "DE".into(),
+            region: None,
+            tax_code: None,
+            percentage: pct("19"),
+            inclusive: false,
+        };
         let b = breakdown(10_000, 1_900, &cur("eur"), Some(&vat));
         assert_eq!((b.subtotal, b.tax, b.total), (10_000, 1_900, 11_900));
         assert_eq!(b.lines[0].tax_rate_id.as_deref(), Some("txr_de"));

@@ -62,9 +62,15 @@ pub enum VatError {
     /// No supported country for this prefix / country.
     UnsupportedCountry(String),
     /// Wrong shape: `rule` says what numbers of `country` look like.
-    Format { country: &'static str, rule: &'static str },
+    Format {
+        country: &'static str,
+        rule: &'static str,
+    },
     /// Right shape, wrong check digit(s).
-    CheckDigit { country: &'static str, algorithm: &'static str },
+    CheckDigit {
+        country: &'static str,
+        algorithm: &'static str,
+    },
 }
 
 impl VatError {
@@ -165,7 +171,10 @@ pub fn validate(raw: &str, country: Option<&str>) -> Result<ValidTaxId, VatError
     let (entry, body) = match (by_prefix, &hint) {
         (Some(entry), _) => (entry, &compact[2..]),
         (None, Some(hint)) => {
-            let entry = COUNTRIES.iter().find(|c| c.prefix == hint.as_str() || c.iso == hint.as_str()).ok_or_else(|| VatError::UnsupportedCountry(hint.clone()))?;
+            let entry = COUNTRIES
+                .iter()
+                .find(|c| c.prefix == hint.as_str() || c.iso == hint.as_str())
+                .ok_or_else(|| VatError::UnsupportedCountry(hint.clone()))?;
             (entry, compact.as_str())
         }
         (None, None) => {
@@ -232,7 +241,18 @@ fn luhn_sum(d: &[u32]) -> u32 {
     d.iter()
         .rev()
         .enumerate()
-        .map(|(i, &x)| if i % 2 == 1 { let y = x * 2; if y > 9 { y - 9 } else { y } } else { x })
+        .map(|(i, &x)| {
+            if i % 2 == 1 {
+                let y = x * 2;
+                if y > 9 {
+                    y - 9
+                } else {
+                    y
+                }
+            } else {
+                x
+            }
+        })
         .sum::<u32>()
         % 10
 }
@@ -264,7 +284,18 @@ fn mod_97_10(s: &str) -> bool {
 
 fn at(b: &str) -> Result<bool, Fail> {
     let d = b.strip_prefix('U').ok_or(Fail::Format).and_then(|r| digits_of_len(r, &[8]))?;
-    let sum: u32 = d[..7].iter().enumerate().map(|(i, &x)| if i % 2 == 1 { let y = x * 2; y / 10 + y % 10 } else { x }).sum();
+    let sum: u32 = d[..7]
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            if i % 2 == 1 {
+                let y = x * 2;
+                y / 10 + y % 10
+            } else {
+                x
+            }
+        })
+        .sum();
     verdict((10 - (sum + 4) % 10) % 10 == d[7])
 }
 

@@ -146,25 +146,28 @@ async fn load<'e>(ex: impl sqlx::Executor<'e, Database = sqlx::Any>, access: &Te
 
 /// The tenant's active rates for `country`.
 pub async fn active_rates(db: &Db, tenant: &TenantId, country: &str) -> AppResult<Vec<RateRule>> {
-    let rows: Vec<RateRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM tax_rates WHERE tenant_id = $1 AND country = $2 AND active = 1 ORDER BY created_at, id"))
-        .bind(tenant.as_str())
-        .bind(country)
-        .fetch_all(&db.pool)
-        .await?;
+    let rows: Vec<RateRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM tax_rates WHERE tenant_id = $1 AND country = $2 AND active = 1 ORDER BY created_at, id"))
+            .bind(tenant.as_str())
+            .bind(country)
+            .fetch_all(&db.pool)
+            .await?;
     Ok(rows.iter().map(RateRow::rule).collect())
 }
 
 async fn save(tx: &mut crate::ssr::db::Tx, row: &RateRow) -> AppResult<()> {
-    let result = sqlx::query("UPDATE tax_rates SET name = $1, percentage_e4 = $2, inclusive = $3, active = $4, updated_at = $5 WHERE id = $6 AND tenant_id = $7")
-        .bind(&row.name)
-        .bind(row.percentage_e4)
-        .bind(row.inclusive)
-        .bind(row.active)
-        .bind(row.updated_at)
-        .bind(&row.id)
-        .bind(&row.tenant_id)
-        .execute(&mut **tx)
-        .await;
+    let result = sqlx::query(
+        "UPDATE tax_rates SET name = $1, percentage_e4 = $2, inclusive = $3, active = $4, updated_at = $5 WHERE id = $6 AND tenant_id = $7",
+    )
+    .bind(&row.name)
+    .bind(row.percentage_e4)
+    .bind(row.inclusive)
+    .bind(row.active)
+    .bind(row.updated_at)
+    .bind(&row.id)
+    .bind(&row.tenant_id)
+    .execute(&mut **tx)
+    .await;
     match result {
         Ok(_) => Ok(()),
         Err(e) if is_unique_violation(&e) => Err(scope_taken()),
@@ -199,7 +202,8 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: TaxRateIn) -
     let region = parse_region(input.region.as_deref(), "region")?;
     let tax_code = parse_tax_code(input.tax_code.as_deref(), "tax_code")?;
     let percentage = parse_percentage(&input.percentage)?;
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tax_rates WHERE tenant_id = $1").bind(access.tenant_id.as_str()).fetch_one(&state.db.pool).await?;
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM tax_rates WHERE tenant_id = $1").bind(access.tenant_id.as_str()).fetch_one(&state.db.pool).await?;
     if count >= MAX_RATES {
         return Err(AppError::unprocessable("tax_rate_limit", format!("a tenant can have at most {MAX_RATES} tax rates"), None));
     }
@@ -316,7 +320,13 @@ pub struct CheckoutTaxQuery<'a> {
 /// The tax a checkout session of `amount` adds, when the tenant's `tax` plugin is on, checkout
 /// tax is enabled in its configuration, a country is known and a rate applies. Parameter errors
 /// name the checkout's fields (`tax_country`, `tax_region`, `tax_code`).
-pub async fn for_checkout(state: &AppState, tenant: &TenantId, amount: i64, currency: &Currency, q: CheckoutTaxQuery<'_>) -> AppResult<Option<TaxResult>> {
+pub async fn for_checkout(
+    state: &AppState,
+    tenant: &TenantId,
+    amount: i64,
+    currency: &Currency,
+    q: CheckoutTaxQuery<'_>,
+) -> AppResult<Option<TaxResult>> {
     let country = q.country.map(|c| parse_country(c, "tax_country")).transpose()?;
     let region = parse_region(q.region, "tax_region")?;
     let tax_code = parse_tax_code(q.tax_code, "tax_code")?;

@@ -37,35 +37,35 @@ const EU: &[(&str, &str)] = &[
 
 /// One wrong shape per country, and the prefix its rule names.
 const WRONG_SHAPE: &[(&str, &str)] = &[
-    ("AT13585627", "AT"),      // no U
-    ("BE2403170701", "BE"),    // starts with 2
-    ("BG17507475", "BG"),      // 8 digits
-    ("CY12259033P", "CY"),     // starts with 12
-    ("CZ9512389", "CZ"),       // 7 digits
-    ("DE036695976", "DE"),     // leading zero
-    ("DE13669597", "DE"),      // 8 digits
-    ("DK03585628", "DK"),      // leading zero
-    ("EE10093155", "EE"),      // 8 digits
-    ("EL09401420", "EL"),      // 8 digits
-    ("ESI28015865", "ES"),     // I is no CIF letter
-    ("FI2077474", "FI"),       // 7 digits
-    ("FRIO303265045", "FR"),   // I and O are not key characters
-    ("HR3339200596", "HR"),    // 10 digits
-    ("HU1289231", "HU"),       // 7 digits
-    ("IE63880479", "IE"),      // no check letter
-    ("IT00743111157", "IT"),   // office code 115 does not exist
-    ("LT119511525", "LT"),     // 8th digit is not 1
-    ("LU1502744", "LU"),       // 7 digits
-    ("LV4000352160", "LV"),    // 10 digits
-    ("MT05121333", "MT"),      // leading zero
-    ("NL004495445C01", "NL"),  // C instead of B
-    ("PL526025099", "PL"),     // 9 digits
-    ("PT001964843", "PT"),     // leading zero
-    ("RO0854729", "RO"),       // leading zero
-    ("SE556036079302", "SE"),  // does not end in 01
-    ("SI05022305", "SI"),      // leading zero
-    ("SK2050317068", "SK"),    // third digit 5
-    ("GB98078068", "GB"),      // 8 digits
+    ("AT13585627", "AT"),     // no U
+    ("BE2403170701", "BE"),   // starts with 2
+    ("BG17507475", "BG"),     // 8 digits
+    ("CY12259033P", "CY"),    // starts with 12
+    ("CZ9512389", "CZ"),      // 7 digits
+    ("DE036695976", "DE"),    // leading zero
+    ("DE13669597", "DE"),     // 8 digits
+    ("DK03585628", "DK"),     // leading zero
+    ("EE10093155", "EE"),     // 8 digits
+    ("EL09401420", "EL"),     // 8 digits
+    ("ESI28015865", "ES"),    // I is no CIF letter
+    ("FI2077474", "FI"),      // 7 digits
+    ("FRIO303265045", "FR"),  // I and O are not key characters
+    ("HR3339200596", "HR"),   // 10 digits
+    ("HU1289231", "HU"),      // 7 digits
+    ("IE63880479", "IE"),     // no check letter
+    ("IT00743111157", "IT"),  // office code 115 does not exist
+    ("LT119511525", "LT"),    // 8th digit is not 1
+    ("LU1502744", "LU"),      // 7 digits
+    ("LV4000352160", "LV"),   // 10 digits
+    ("MT05121333", "MT"),     // leading zero
+    ("NL004495445C01", "NL"), // C instead of B
+    ("PL526025099", "PL"),    // 9 digits
+    ("PT001964843", "PT"),    // leading zero
+    ("RO0854729", "RO"),      // leading zero
+    ("SE556036079302", "SE"), // does not end in 01
+    ("SI05022305", "SI"),     // leading zero
+    ("SK2050317068", "SK"),   // third digit 5
+    ("GB98078068", "GB"),     // 8 digits
 ];
 
 #[test]
@@ -150,10 +150,7 @@ fn a_number_of_the_wrong_shape_is_refused_with_its_countrys_rule() {
         assert_eq!(err.code(), "vat_number_invalid");
         assert!(err.to_string().starts_with("vat_number_invalid: "), "{err}");
     }
-    assert_eq!(
-        validate("DE13669597", None).unwrap_err().to_string(),
-        "vat_number_invalid: DE numbers are DE + 9 digits, the first not 0"
-    );
+    assert_eq!(validate("DE13669597", None).unwrap_err().to_string(), "vat_number_invalid: DE numbers are DE + 9 digits, the first not 0");
 }
 
 #[test]
