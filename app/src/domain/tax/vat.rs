@@ -363,12 +363,12 @@ fn dk(b: &str) -> Result<bool, Fail> {
     if d[0] == 0 {
         return Err(Fail::Format);
     }
-    verdict(weighted(&d, &[2, 7, 6, 5, 4, 3, 2, 1]) % 11 == 0)
+    verdict(weighted(&d, &[2, 7, 6, 5, 4, 3, 2, 1]).is_multiple_of(11))
 }
 
 fn ee(b: &str) -> Result<bool, Fail> {
     let d = digits_of_len(b, &[9])?;
-    verdict(weighted(&d, &[3, 7, 1, 3, 7, 1, 3, 7, 1]) % 10 == 0)
+    verdict(weighted(&d, &[3, 7, 1, 3, 7, 1, 3, 7, 1]).is_multiple_of(10))
 }
 
 fn gr(b: &str) -> Result<bool, Fail> {
@@ -420,7 +420,7 @@ fn es(b: &str) -> Result<bool, Fail> {
 
 fn fi(b: &str) -> Result<bool, Fail> {
     let d = digits_of_len(b, &[8])?;
-    verdict(weighted(&d, &[7, 9, 10, 5, 8, 4, 2, 1]) % 11 == 0)
+    verdict(weighted(&d, &[7, 9, 10, 5, 8, 4, 2, 1]).is_multiple_of(11))
 }
 
 fn fr(b: &str) -> Result<bool, Fail> {
@@ -453,7 +453,7 @@ fn hr(b: &str) -> Result<bool, Fail> {
 
 fn hu(b: &str) -> Result<bool, Fail> {
     let d = digits_of_len(b, &[8])?;
-    verdict(weighted(&d, &[9, 7, 3, 1, 9, 7, 3, 1]) % 10 == 0)
+    verdict(weighted(&d, &[9, 7, 3, 1, 9, 7, 3, 1]).is_multiple_of(10))
 }
 
 fn ie(b: &str) -> Result<bool, Fail> {
@@ -525,7 +525,7 @@ fn mt(b: &str) -> Result<bool, Fail> {
     if d[0] == 0 {
         return Err(Fail::Format);
     }
-    verdict(weighted(&d, &[3, 4, 6, 7, 8, 9, 10, 1]) % 37 == 0)
+    verdict(weighted(&d, &[3, 4, 6, 7, 8, 9, 10, 1]).is_multiple_of(37))
 }
 
 fn nl(b: &str) -> Result<bool, Fail> {
@@ -561,7 +561,7 @@ fn ro(b: &str) -> Result<bool, Fail> {
         return Err(Fail::Format);
     }
     let body = &d[..d.len() - 1];
-    let padded: Vec<u32> = std::iter::repeat(0).take(9 - body.len()).chain(body.iter().copied()).collect();
+    let padded: Vec<u32> = std::iter::repeat_n(0, 9 - body.len()).chain(body.iter().copied()).collect();
     verdict(10 * weighted(&padded, &[7, 5, 3, 2, 1, 7, 5, 3, 2]) % 11 % 10 == d[d.len() - 1])
 }
 
@@ -589,7 +589,7 @@ fn sk(b: &str) -> Result<bool, Fail> {
         return Err(Fail::Format);
     }
     let n: u64 = b.parse().map_err(|_| Fail::Format)?;
-    verdict(n % 11 == 0)
+    verdict(n.is_multiple_of(11))
 }
 
 fn gb(b: &str) -> Result<bool, Fail> {
@@ -612,7 +612,7 @@ fn au(b: &str) -> Result<bool, Fail> {
     }
     let mut adjusted = d.clone();
     adjusted[0] -= 1;
-    verdict(weighted(&adjusted, &[10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19]) % 89 == 0)
+    verdict(weighted(&adjusted, &[10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19]).is_multiple_of(89))
 }
 
 fn ca(b: &str) -> Result<bool, Fail> {
