@@ -346,7 +346,7 @@ fn cz(b: &str) -> Result<bool, Fail> {
     }
     let sum: u32 = d[..7].iter().enumerate().map(|(i, &x)| (8 - i as u32) * x).sum();
     let check = (11 - sum % 11) % 11;
-    let check = if check == 0 { 1 } else { check } % 10;
+    let check = (if check == 0 { 1 } else { check }) % 10;
     verdict(check == d[7])
 }
 
