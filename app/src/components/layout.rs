@@ -106,6 +106,7 @@ fn SignedIn(me: MeOut, switch: ServerAction<SwitchTenant>, logout: ServerAction<
                 <A href="/audit-log">"Audit trail"</A>
                 <A href="/plugins">"Plugins"</A>
                 <A href="/risk">"Risk review"</A>
+                <A href="/tax-rates">"Tax rates"</A>
                 <A href="/settings">"Settings"</A>
                 <A href="/tenants/new">"New tenant"</A>
                 <a href="/dev/mail">"Dev mailbox"</a>

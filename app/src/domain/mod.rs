@@ -18,6 +18,7 @@ pub mod role;
 pub mod rules;
 pub mod settings;
 pub mod stripe_out;
+pub mod tax;
 pub mod webhooks;
 
 pub use email::EmailAddress;

@@ -83,6 +83,13 @@ pub struct CheckoutSessionIn {
     pub customer_email: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// Where the buyer is taxed (ISO country, e.g. `DE`). With the `tax` plugin on and a rate
+    /// that applies, exclusive tax is added as a line and inclusive tax recorded in metadata.
+    pub tax_country: Option<String>,
+    /// The buyer's subdivision (`CA`, `US-CA`), for regional rates.
+    pub tax_region: Option<String>,
+    /// The product tax code, for rates specific to it.
+    pub tax_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -93,6 +100,9 @@ pub struct CheckoutSessionOut {
     pub url: Option<String>,
     pub status: String,
     pub amount_total: i64,
+    /// The tax in `amount_total` (added by the `tax` plugin; 0 without it).
+    #[serde(default)]
+    pub amount_tax: i64,
     pub currency: String,
     pub product_id: Option<String>,
     pub stripe_session_id: Option<String>,

@@ -17,6 +17,7 @@ mod rules;
 mod plugins;
 mod risk;
 mod settings;
+mod tax_rates;
 mod tenants;
 mod webhook_endpoints;
 
@@ -97,6 +98,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/risk") view=risk::RiskReviewPage/>
                     <Route path=path!("/audit") view=settings::PaymentAuditPage/>
                     <Route path=path!("/audit-log") view=audit_log::AuditLogPage/>
+                    <Route path=path!("/tax-rates") view=tax_rates::TaxRatesPage/>
+                    <Route path=path!("/invoices/:id/tax") view=tax_rates::InvoiceTaxPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
                     <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
                 </ParentRoute>

@@ -14,6 +14,7 @@ pub mod plugins;
 pub mod risk;
 pub mod settings;
 pub mod stripe_out;
+pub mod tax;
 pub mod tenants;
 pub mod webhook_endpoints;
 

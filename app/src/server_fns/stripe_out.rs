@@ -144,6 +144,7 @@ pub async fn create_checkout(
         cancel_url,
         customer_email: given(customer_email),
         metadata: Default::default(),
+        ..Default::default()
     };
     let ip = caller.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).and_then(|v| v.trim().parse().ok());
     crate::ssr::services::checkout::guard(&caller.state, &access, ip.filter(|_| caller.state.config.trust_proxy)).await?;

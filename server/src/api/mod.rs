@@ -16,6 +16,7 @@ pub mod plugins;
 pub mod risk;
 pub mod settings;
 pub mod stripe_out;
+pub mod tax;
 pub mod tenants;
 pub mod webhook;
 pub mod webhook_endpoints;
@@ -45,6 +46,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(customer_activity::router())
         .merge(analytics::router())
         .merge(risk::router())
+        .merge(tax::router())
         .merge(stripe_out::money_router(state))
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })

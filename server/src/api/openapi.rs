@@ -7,7 +7,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{analytics, api_keys, audit_log, customer_activity, events, health, identity, members, payments, plugins, risk, rules, settings, stripe_out, tenants, webhook_endpoints};
+use super::{analytics, api_keys, audit_log, customer_activity, events, health, identity, members, payments, plugins, risk, rules, settings, stripe_out, tax, tenants, webhook_endpoints};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -59,6 +59,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(analytics::Doc::openapi());
     doc.merge(webhook_endpoints::Doc::openapi());
     doc.merge(risk::Doc::openapi());
+    doc.merge(tax::Doc::openapi());
     doc
 }
 

@@ -12,4 +12,5 @@ mod plugins_b;
 mod risk;
 mod settings;
 mod stripe_out;
+mod tax;
 mod webhook;

@@ -18,5 +18,6 @@ mod api_key_matrix;
 mod api_key_secrets;
 mod cross_tenant;
 mod invitations;
+mod tax;
 mod tenant_header;
 mod user_matrix;

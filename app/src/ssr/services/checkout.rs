@@ -104,11 +104,27 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: CheckoutSess
     })?;
     let money = Money::parse(total, currency, cap, if input.amount.is_some() { "amount" } else { "line_items" })?;
 
+    // Tax (the `tax` plugin): exclusive tax is one more line the buyer sees at Stripe.
+    let tax_query = super::tax::CheckoutTaxQuery { country: input.tax_country.as_deref(), region: input.tax_region.as_deref(), tax_code: input.tax_code.as_deref() };
+    let tax = super::tax::for_checkout(state, &access.tenant_id, money.amount, &money.currency, tax_query).await?;
+    let (lines, money) = match &tax {
+        Some(t) if t.total != money.amount => {
+            let mut lines = lines;
+            for l in t.lines.iter().filter(|l| l.amount > 0 && !l.inclusive) {
+                lines.push(Line { name: format!("{} ({}%)", l.name, l.percentage), unit_amount: l.amount, quantity: 1 });
+            }
+            let money = Money::parse(t.total, money.currency.clone(), cap, if input.amount.is_some() { "amount" } else { "line_items" })?;
+            (lines, money)
+        }
+        _ => (lines, money),
+    };
+    let amount_tax = tax.as_ref().map(|t| t.tax).unwrap_or(0);
+
     // Stop before the purchase limit: the unit is held from here, released if Stripe says no.
     if let Some(product) = &product {
         products::reserve_purchase(state, access, &product.id).await?;
     }
-    let result = call_stripe(state, access, &input, &lines, &money, email.as_ref(), &success_url, &cancel_url, client_key).await;
+    let result = call_stripe(state, access, &input, &lines, &money, tax.as_ref(), email.as_ref(), &success_url, &cancel_url, client_key).await;
     let (session, id) = match result {
         Ok(ok) => ok,
         Err(e) => {
@@ -125,8 +141,8 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: CheckoutSess
     let status = str_field(&session, "status").unwrap_or_else(|| "open".into());
     let mut tx = state.db.begin().await?;
     let inserted = sqlx::query(
-        "INSERT INTO checkout_sessions (id, tenant_id, stripe_session_id, connected_account, product_id, amount_total, currency, status, url, customer_email, created_at, updated_at)
-         VALUES ($1, $2, $3, (SELECT account_id FROM stripe_accounts WHERE tenant_id = $2 ORDER BY created_at LIMIT 1), $4, $5, $6, $7, $8, $9, $10, $10)
+        "INSERT INTO checkout_sessions (id, tenant_id, stripe_session_id, connected_account, product_id, amount_total, currency, status, url, customer_email, created_at, updated_at, amount_tax)
+         VALUES ($1, $2, $3, (SELECT account_id FROM stripe_accounts WHERE tenant_id = $2 ORDER BY created_at LIMIT 1), $4, $5, $6, $7, $8, $9, $10, $10, $11)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
@@ -139,6 +155,7 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: CheckoutSess
     .bind(&url)
     .bind(email.as_ref().map(|e| e.as_str()))
     .bind(now)
+    .bind(amount_tax)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -171,6 +188,7 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: CheckoutSess
         url,
         status,
         amount_total: money.amount,
+        amount_tax,
         currency: money.currency.to_string(),
         product_id: product.map(|p| p.id),
         stripe_session_id: Some(stripe_id),
@@ -185,6 +203,7 @@ async fn call_stripe(
     input: &CheckoutSessionIn,
     lines: &[Line],
     money: &Money,
+    tax: Option<&crate::domain::tax::TaxResult>,
     email: Option<&EmailAddress>,
     success_url: &str,
     cancel_url: &str,
@@ -207,6 +226,15 @@ async fn call_stripe(
     let mut metadata: HashMap<String, String> = input.metadata.clone().into_iter().collect();
     metadata.insert("paybus_tenant".into(), access.tenant_id.to_string());
     metadata.insert("paybus_checkout".into(), id.clone());
+    if let Some(tax) = tax {
+        // What the buyer pays in tax, also when it is inside the prices (inclusive rates).
+        metadata.insert("paybus_tax_amount".into(), tax.tax.to_string());
+        if let Some(line) = tax.lines.first() {
+            metadata.insert("paybus_tax_rate".into(), line.tax_rate_id.clone().unwrap_or_default());
+            metadata.insert("paybus_tax_percentage".into(), line.percentage.clone());
+            metadata.insert("paybus_tax_inclusive".into(), line.inclusive.to_string());
+        }
+    }
     let mut intent_data = CreateCheckoutSessionPaymentIntentData::new();
     intent_data.metadata = Some(HashMap::from([("paybus_tenant".to_owned(), access.tenant_id.to_string())]));
     let mut request = CreateCheckoutSession::new()
@@ -260,7 +288,7 @@ fn validate_metadata(metadata: &std::collections::BTreeMap<String, String>) -> A
     Ok(())
 }
 
-const SESSION_COLUMNS: &str = "id, stripe_session_id, product_id, amount_total, currency, status, url, created_at";
+const SESSION_COLUMNS: &str = "id, stripe_session_id, product_id, amount_total, amount_tax, currency, status, url, created_at";
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -268,6 +296,7 @@ struct SessionRow {
     stripe_session_id: Option<String>,
     product_id: Option<String>,
     amount_total: i64,
+    amount_tax: i64,
     currency: String,
     status: String,
     url: Option<String>,
@@ -281,6 +310,7 @@ impl SessionRow {
             url: self.url,
             status: self.status,
             amount_total: self.amount_total,
+            amount_tax: self.amount_tax,
             currency: self.currency,
             product_id: self.product_id,
             stripe_session_id: self.stripe_session_id,

@@ -23,6 +23,7 @@ pub mod risk;
 pub mod rules;
 pub mod settings;
 pub mod stripe_access;
+pub mod tax;
 pub mod tenants;
 pub mod webhook_endpoints;
 pub mod webhook_events;

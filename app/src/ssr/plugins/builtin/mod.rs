@@ -6,6 +6,7 @@ pub mod chat;
 pub mod crm;
 pub mod email;
 pub mod risk;
+pub mod tax;
 
 #[allow(unused_imports)]
 use std::sync::Arc;
@@ -21,5 +22,6 @@ pub fn all() -> Vec<SharedPlugin> {
         Arc::new(crm::CrmActivity),
         Arc::new(analytics::Analytics),
         Arc::new(risk::Risk),
+        Arc::new(tax::Tax),
     ]
 }
