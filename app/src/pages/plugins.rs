@@ -108,6 +108,9 @@ fn FieldInput(plugin: String, f: PluginFieldOut, value: serde_json::Value) -> im
     };
     let label = if f.required { format!("{} (required)", f.label) } else { f.label.clone() };
     let help = (!f.help.is_empty()).then(|| view! { <p class="hint">{f.help.clone()}</p> });
+    // `value` is what the server renders; `prop:value` is what a re-render after saving must set,
+    // because a field the user typed in no longer follows its attribute (a saved secret would
+    // stay readable instead of showing its mask).
     let input = match f.kind.as_str() {
         "bool" => view! {
             <label class="checkbox"><input type="checkbox" id=id.clone() name=name value="on" checked=value.as_bool().unwrap_or(false)/>" "{label.clone()}</label>
@@ -120,7 +123,7 @@ fn FieldInput(plugin: String, f: PluginFieldOut, value: serde_json::Value) -> im
         }.into_any(),
         "integer" => view! {
             <label for=id.clone()>{label.clone()}</label>
-            <input id=id.clone() name=name type="number" value=text min=f.min.map(|m| m.to_string()) max=f.max.map(|m| m.to_string())/>
+            <input id=id.clone() name=name type="number" value=text.clone() prop:value=text min=f.min.map(|m| m.to_string()) max=f.max.map(|m| m.to_string())/>
         }.into_any(),
         kind => {
             let placeholder = match kind {
@@ -131,7 +134,7 @@ fn FieldInput(plugin: String, f: PluginFieldOut, value: serde_json::Value) -> im
             };
             view! {
                 <label for=id.clone()>{label.clone()}</label>
-                <input id=id.clone() name=name value=text placeholder=placeholder size="48" autocomplete="off"
+                <input id=id.clone() name=name value=text.clone() prop:value=text placeholder=placeholder size="48" autocomplete="off"
                     type=if kind == "url" && !f.secret { "url" } else { "text" }/>
                 {f.secret.then(|| view! { <p class="hint">"Secret: shown masked. Leave the mask to keep it."</p> })}
             }.into_any()
