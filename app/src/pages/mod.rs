@@ -18,6 +18,8 @@ mod plugins;
 mod settings;
 mod tenants;
 mod webhook_endpoints;
+// Recurring billing (issue 7).
+mod billing;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -97,6 +99,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit-log") view=audit_log::AuditLogPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
                     <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
+                    <Route path=path!("/subscriptions") view=billing::SubscriptionsPage/>
+                    <Route path=path!("/invoices") view=billing::InvoicesPage/>
                 </ParentRoute>
             </Routes>
         </Router>

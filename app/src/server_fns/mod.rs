@@ -15,6 +15,8 @@ pub mod settings;
 pub mod stripe_out;
 pub mod tenants;
 pub mod webhook_endpoints;
+// Recurring billing (issue 7).
+pub mod billing;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

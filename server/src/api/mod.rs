@@ -18,6 +18,8 @@ pub mod stripe_out;
 pub mod tenants;
 pub mod webhook;
 pub mod webhook_endpoints;
+// Recurring billing (issue 7).
+pub mod billing;
 
 use app::{ssr::AppState, AppError};
 use axum::{
@@ -44,6 +46,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(customer_activity::router())
         .merge(analytics::router())
         .merge(stripe_out::money_router(state))
+        .merge(billing::router())
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })
         .method_not_allowed_fallback(|method: axum::http::Method| async move { AppError::MethodNotAllowed { method: method.to_string() } })

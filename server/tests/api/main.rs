@@ -12,3 +12,4 @@ mod plugins_b;
 mod settings;
 mod stripe_out;
 mod webhook;
+mod billing;

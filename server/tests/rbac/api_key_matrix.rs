@@ -34,6 +34,9 @@ const KEY_PERMISSIONS: &[Row] = &[
     (Op::RuleCreate,       [Y,    Y,    Y,        N,      N]),
     (Op::PluginsList,      [Y,    Y,    Y,        Y,      N]),
     (Op::PluginConfigure,  [Y,    Y,    N,        N,      N]),
+    (Op::SubscriptionsList, [Y,   Y,    Y,        Y,      Y]),
+    (Op::InvoicesList,     [Y,    Y,    Y,        Y,      Y]),
+    (Op::InvoicesExport,   [Y,    Y,    Y,        Y,      N]),
 ];
 
 async fn key_per_role(app: &TestApp, team: &Team) -> [Caller; 5] {

@@ -33,6 +33,9 @@ const MEMBER_PERMISSIONS: &[Row] = &[
     (Op::RuleCreate,       [Y,    Y,    Y,        N,      N]),
     (Op::PluginsList,      [Y,    Y,    Y,        Y,      N]),
     (Op::PluginConfigure,  [Y,    Y,    N,        N,      N]),
+    (Op::SubscriptionsList, [Y,   Y,    Y,        Y,      Y]),
+    (Op::InvoicesList,     [Y,    Y,    Y,        Y,      Y]),
+    (Op::InvoicesExport,   [Y,    Y,    Y,        Y,      N]),
 ];
 
 both_backends! {

@@ -25,3 +25,5 @@ pub mod stripe_access;
 pub mod tenants;
 pub mod webhook_endpoints;
 pub mod webhook_events;
+// Recurring billing (issue 7).
+pub mod billing;
