@@ -520,6 +520,14 @@ both_backends! {
                 assert!(!csv.contains(stripe), "{path} leaks {stripe}: {csv}");
             }
         }
+        // All of it is in the OpenAPI document.
+        let (_, doc) = app.get("/api/v1/openapi.json", None).await;
+        for path in ["/api/v1/subscriptions", "/api/v1/subscriptions/{id}", "/api/v1/subscriptions/export.csv", "/api/v1/invoices", "/api/v1/invoices/{id}", "/api/v1/invoices/export.csv"] {
+            assert!(doc["paths"][path]["get"].is_object(), "{path} is not documented");
+        }
+        for schema in ["SubscriptionOut", "InvoiceOut"] {
+            assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} is missing");
+        }
         let response = app.client.get(app.url("/api/v1/invoices/export.csv?status=paid")).bearer_auth(&owner.token).send().await.unwrap();
         let csv = response.text().await.unwrap();
         assert!(csv.lines().nth(1).unwrap().contains(",FIXB-0001,paid,false,"), "{csv}");
