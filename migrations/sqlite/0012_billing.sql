@@ -2,6 +2,9 @@
 -- invoices. Stripe is the authority; each row keeps the `created` time of the Stripe event that
 -- last wrote it (`stripe_event_at`) and, for objects whose status can change twice in one second,
 -- a status rank, so an older snapshot never overwrites a newer one (rules in app/src/ssr/billing).
+-- Same second and same rank: the greater Stripe event id (`stripe_event_id`) wins, so the final
+-- state never depends on arrival order. A row with `stripe_event_at = 0` is a placeholder made
+-- because another object named it first; its own event fills it in.
 -- Objects are found by their Stripe id; paybus ids (`cst_`, `sbn_`, `inv_`) are what the API shows.
 CREATE TABLE customers (
     id                   TEXT PRIMARY KEY,
@@ -15,7 +18,9 @@ CREATE TABLE customers (
     currency             TEXT,
     deleted              INTEGER NOT NULL DEFAULT 0,
     stripe_created       INTEGER,
+    status_rank          INTEGER NOT NULL DEFAULT 0,
     stripe_event_at      INTEGER NOT NULL DEFAULT 0,
+    stripe_event_id      TEXT NOT NULL DEFAULT '',
     created_at           INTEGER NOT NULL,
     updated_at           INTEGER NOT NULL
 );
@@ -33,7 +38,9 @@ CREATE TABLE payment_methods (
     card_country              TEXT,
     card_fingerprint          TEXT,
     attached                  INTEGER NOT NULL DEFAULT 0,
+    status_rank               INTEGER NOT NULL DEFAULT 0,
     stripe_event_at           INTEGER NOT NULL DEFAULT 0,
+    stripe_event_id           TEXT NOT NULL DEFAULT '',
     created_at                INTEGER NOT NULL,
     updated_at                INTEGER NOT NULL
 );
@@ -62,6 +69,7 @@ CREATE TABLE subscriptions (
     paused                   INTEGER NOT NULL DEFAULT 0,
     stripe_created           INTEGER,
     stripe_event_at          INTEGER NOT NULL DEFAULT 0,
+    stripe_event_id          TEXT NOT NULL DEFAULT '',
     created_at               INTEGER NOT NULL,
     updated_at               INTEGER NOT NULL
 );
@@ -95,8 +103,10 @@ CREATE TABLE invoices (
     stripe_charge            TEXT,
     payment_id               TEXT,
     overdue_at               INTEGER,
+    attempt_count            INTEGER NOT NULL DEFAULT 0,
     stripe_created           INTEGER,
     stripe_event_at          INTEGER NOT NULL DEFAULT 0,
+    stripe_event_id          TEXT NOT NULL DEFAULT '',
     created_at               INTEGER NOT NULL,
     updated_at               INTEGER NOT NULL
 );

@@ -26,6 +26,9 @@ pub fn start(state: &AppState) -> Background {
     if state.config.stripe.secret_key.is_some() && !state.config.stripe.reconcile_interval.is_zero() {
         others.push(spawn_reconciliation(state.clone()));
     }
+    if !state.config.overdue_interval.is_zero() {
+        others.push(spawn_overdue(state.clone()));
+    }
     if state.config.bus.dispatch {
         let bus = state.bus.clone();
         others.push(tokio::spawn(async move {
@@ -127,6 +130,24 @@ fn spawn_session_sweeper(state: AppState) -> JoinHandle<()> {
             // Idempotency records past their TTL no longer count; drop them.
             if let Err(e) = app::ssr::idempotency::purge_expired(&state.db, state.config.idempotency_ttl.as_millis() as i64, now).await {
                 tracing::warn!(error = %e, "idempotency purge failed");
+            }
+        }
+    })
+}
+
+/// Marks open invoices past their due date as overdue, once an interval. Safe on every replica:
+/// each invoice is marked (and its `invoice.overdue` published) by exactly one of them.
+fn spawn_overdue(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let every = state.config.overdue_interval;
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match app::ssr::billing::overdue::run_once(&state.bus, state.bus.now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(invoices = n, "invoices marked overdue"),
+                Err(e) => tracing::warn!(error = %e, "overdue job failed"),
             }
         }
     })

@@ -98,6 +98,8 @@ fn SignedIn(me: MeOut, switch: ServerAction<SwitchTenant>, logout: ServerAction<
                 <A href="/disputes">"Disputes"</A>
                 <A href="/refunds">"Refunds"</A>
                 <A href="/customers">"Customers"</A>
+                <A href="/subscriptions">"Subscriptions"</A>
+                <A href="/invoices">"Invoices"</A>
                 <A href="/webhooks">"Webhooks"</A>
                 <A href="/webhook-endpoints">"Webhook endpoints"</A>
                 <A href="/checkout">"Checkout"</A>

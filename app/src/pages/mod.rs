@@ -20,6 +20,8 @@ mod settings;
 mod tax_rates;
 mod tenants;
 mod webhook_endpoints;
+// Recurring billing (issue 7).
+mod billing;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -102,6 +104,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/invoices/:id/tax") view=tax_rates::InvoiceTaxPage/>
                     <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
                     <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
+                    <Route path=path!("/subscriptions") view=billing::SubscriptionsPage/>
+                    <Route path=path!("/invoices") view=billing::InvoicesPage/>
                 </ParentRoute>
             </Routes>
         </Router>

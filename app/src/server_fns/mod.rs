@@ -17,6 +17,8 @@ pub mod stripe_out;
 pub mod tax;
 pub mod tenants;
 pub mod webhook_endpoints;
+// Recurring billing (issue 7).
+pub mod billing;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

@@ -124,6 +124,9 @@ pub struct Config {
     pub demo: bool,
     pub bus: BusConfig,
     pub webhooks: WebhookConfig,
+    /// How often the overdue job looks for open invoices past their due date
+    /// (`PAYBUS_OVERDUE_INTERVAL_MS`, default one minute; 0 turns it off).
+    pub overdue_interval: Duration,
 }
 
 /// Outbound webhooks (`PAYBUS_WEBHOOK_*`); the SSRF guard is `allow_private_webhook_targets`.
@@ -449,6 +452,7 @@ impl Config {
             demo: src.flag("PAYBUS_DEMO", false)?,
             bus: BusConfig::from_sources(src)?,
             webhooks: WebhookConfig::from_sources(src)?,
+            overdue_interval: Duration::from_millis(src.parse("PAYBUS_OVERDUE_INTERVAL_MS", 60_000_u64)?),
             data_dir,
         })
     }

@@ -23,3 +23,6 @@ pub mod webhooks;
 
 pub use config::Config;
 pub use state::AppState;
+
+// Recurring billing mirrored from Stripe (issue 7).
+pub mod billing;

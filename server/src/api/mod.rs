@@ -20,6 +20,8 @@ pub mod tax;
 pub mod tenants;
 pub mod webhook;
 pub mod webhook_endpoints;
+// Recurring billing (issue 7).
+pub mod billing;
 
 use app::{ssr::AppState, AppError};
 use axum::{
@@ -48,6 +50,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(risk::router())
         .merge(tax::router())
         .merge(stripe_out::money_router(state))
+        .merge(billing::router())
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })
         .method_not_allowed_fallback(|method: axum::http::Method| async move { AppError::MethodNotAllowed { method: method.to_string() } })

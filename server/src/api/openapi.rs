@@ -60,6 +60,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(webhook_endpoints::Doc::openapi());
     doc.merge(risk::Doc::openapi());
     doc.merge(tax::Doc::openapi());
+    doc.merge(super::billing::Doc::openapi());
     doc
 }
 

@@ -14,3 +14,4 @@ mod settings;
 mod stripe_out;
 mod tax;
 mod webhook;
+mod billing;

@@ -17,5 +17,7 @@
 mod audit;
 mod crash_safety;
 mod load;
+// The overdue job across replicas (issue 7).
+mod overdue;
 mod scale_out;
 mod support;

@@ -37,6 +37,9 @@ const KEY_PERMISSIONS: &[Row] = &[
     (Op::RiskReviewsList,  [Y,    Y,    Y,        Y,      N]),
     (Op::RiskMarkSafe,     [Y,    Y,    N,        N,      N]),
     (Op::RiskMarkFraudulent, [Y,  Y,    N,        N,      N]),
+    (Op::SubscriptionsList, [Y,   Y,    Y,        Y,      Y]),
+    (Op::InvoicesList,     [Y,    Y,    Y,        Y,      Y]),
+    (Op::InvoicesExport,   [Y,    Y,    Y,        Y,      N]),
 ];
 
 async fn key_per_role(app: &TestApp, team: &Team) -> [Caller; 5] {

@@ -35,6 +35,10 @@ pub enum Op {
     RiskReviewsList,
     RiskMarkSafe,
     RiskMarkFraudulent,
+    // Recurring billing (issue 7).
+    SubscriptionsList,
+    InvoicesList,
+    InvoicesExport,
 }
 
 pub const Y: bool = true;
@@ -206,6 +210,21 @@ async fn attempt(app: &TestApp, team: &Team, caller: &Caller, role: &str, op: Op
             let ok = now["status"] == verdict;
             (r, ok)
         }
+        Op::SubscriptionsList => {
+            let (s, b) = caller.get(app, "/api/v1/subscriptions").await;
+            let ok = b["object"] == "list";
+            ((s, b), ok)
+        }
+        Op::InvoicesList => {
+            let (s, b) = caller.get(app, "/api/v1/invoices?status=overdue").await;
+            let ok = b["object"] == "list";
+            ((s, b), ok)
+        }
+        Op::InvoicesExport => {
+            let (s, b) = caller.get(app, "/api/v1/invoices/export.csv").await;
+            let ok = b.as_str().is_some_and(|csv| csv.starts_with("id,created,number,status"));
+            ((s, b), ok)
+        }
     };
     Attempt { status, body, took_effect }
 }
@@ -243,7 +262,8 @@ fn verdict(op: Op, allowed: bool, a: &Attempt) -> Option<String> {
         if a.status != StatusCode::FORBIDDEN || error["code"] != "insufficient_role" || error["type"] != "permission_error" {
             return Some(format!("expected 403 insufficient_role but got {}: {}", a.status, a.body));
         }
-        let is_write = !matches!(op, Op::TenantRead | Op::MembersList | Op::InvitationsList | Op::ApiKeysList | Op::SettingsRead | Op::PaymentAuditRead | Op::PluginsList | Op::WebhookEndpointsList | Op::RulesList | Op::RiskReviewsList);
+        let is_write = !matches!(op, Op::TenantRead | Op::MembersList | Op::InvitationsList | Op::ApiKeysList | Op::SettingsRead | Op::PaymentAuditRead | Op::PluginsList | Op::WebhookEndpointsList | Op::RulesList
+            | Op::RiskReviewsList | Op::SubscriptionsList | Op::InvoicesList | Op::InvoicesExport);
         if is_write && a.took_effect {
             return Some("refused with 403, yet the change happened".into());
         }

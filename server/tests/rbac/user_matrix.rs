@@ -36,6 +36,9 @@ const MEMBER_PERMISSIONS: &[Row] = &[
     (Op::RiskReviewsList,  [Y,    Y,    Y,        Y,      N]),
     (Op::RiskMarkSafe,     [Y,    Y,    N,        N,      N]),
     (Op::RiskMarkFraudulent, [Y,  Y,    N,        N,      N]),
+    (Op::SubscriptionsList, [Y,   Y,    Y,        Y,      Y]),
+    (Op::InvoicesList,     [Y,    Y,    Y,        Y,      Y]),
+    (Op::InvoicesExport,   [Y,    Y,    Y,        Y,      N]),
 ];
 
 both_backends! {

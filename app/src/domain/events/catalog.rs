@@ -89,17 +89,23 @@ catalog! {
     CheckoutSessionCreated = "checkout.session_created", 1, CheckoutSessionChanged;
     CheckoutSessionCompleted = "checkout.session_completed", 1, CheckoutSessionChanged;
     CheckoutSessionExpired = "checkout.session_expired", 1, CheckoutSessionChanged;
-    // Recurring billing.
-    CustomerCreated = "customer.created", 1, BillingObjectChanged;
-    CustomerUpdated = "customer.updated", 1, BillingObjectChanged;
-    CustomerDeleted = "customer.deleted", 1, BillingObjectChanged;
-    SubscriptionCreated = "subscription.created", 1, BillingObjectChanged;
-    SubscriptionUpdated = "subscription.updated", 1, BillingObjectChanged;
-    SubscriptionCanceled = "subscription.canceled", 1, BillingObjectChanged;
-    InvoiceCreated = "invoice.created", 1, BillingObjectChanged;
-    InvoicePaid = "invoice.paid", 1, BillingObjectChanged;
-    InvoicePaymentFailed = "invoice.payment_failed", 1, BillingObjectChanged;
-    InvoiceFinalized = "invoice.finalized", 1, BillingObjectChanged;
+    // Recurring billing mirrored from Stripe (app/src/ssr/billing): one event per real transition,
+    // never from a stale snapshot. `invoice.overdue` comes from the overdue job, once per invoice.
+    CustomerCreated = "customer.created", 1, CustomerChanged;
+    CustomerUpdated = "customer.updated", 1, CustomerChanged;
+    CustomerDeleted = "customer.deleted", 1, CustomerChanged;
+    SubscriptionCreated = "subscription.created", 1, SubscriptionChanged;
+    /// Became `active` or `trialing` from any other status (or was first seen so).
+    SubscriptionActivated = "subscription.activated", 1, SubscriptionChanged;
+    SubscriptionUpdated = "subscription.updated", 1, SubscriptionChanged;
+    SubscriptionCanceled = "subscription.canceled", 1, SubscriptionChanged;
+    InvoiceCreated = "invoice.created", 1, InvoiceChanged;
+    InvoiceFinalized = "invoice.finalized", 1, InvoiceChanged;
+    InvoicePaid = "invoice.paid", 1, InvoiceChanged;
+    InvoicePaymentFailed = "invoice.payment_failed", 1, InvoiceChanged;
+    /// Open past its due date; published by the overdue job exactly once per invoice.
+    InvoiceOverdue = "invoice.overdue", 1, InvoiceChanged;
+    // Payouts.
     PayoutPaid = "payout.paid", 1, BillingObjectChanged;
     PayoutFailed = "payout.failed", 1, BillingObjectChanged;
     // Identity and tenancy.

@@ -92,7 +92,77 @@ pub struct CheckoutSessionChanged {
     pub status: String,
 }
 
-/// Customers, subscriptions, invoices and payouts: Stripe objects mirrored by id and status.
+/// A customer mirrored from Stripe: our id (`cst_…`) beside Stripe's (`cus_…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerChanged {
+    pub customer_id: String,
+    pub stripe_id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// A subscription mirrored from Stripe, with the status before the change when there was one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionChanged {
+    pub subscription_id: String,
+    pub stripe_id: String,
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    #[serde(default)]
+    pub stripe_customer_id: Option<String>,
+    #[serde(default)]
+    pub customer_email: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub previous_status: Option<String>,
+    #[serde(default)]
+    pub price_id: Option<String>,
+    #[serde(default)]
+    pub unit_amount: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    pub quantity: i64,
+    /// Unix seconds, as Stripe sends them.
+    #[serde(default)]
+    pub current_period_end: Option<i64>,
+    #[serde(default)]
+    pub cancel_at_period_end: bool,
+}
+
+/// An invoice mirrored from Stripe; `payment_id` is the paybus payment that paid it, once known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceChanged {
+    pub invoice_id: String,
+    pub stripe_id: String,
+    #[serde(default)]
+    pub number: Option<String>,
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    #[serde(default)]
+    pub stripe_customer_id: Option<String>,
+    #[serde(default)]
+    pub customer_email: Option<String>,
+    #[serde(default)]
+    pub stripe_subscription_id: Option<String>,
+    pub status: String,
+    pub currency: String,
+    pub amount_due: i64,
+    pub amount_paid: i64,
+    pub amount_remaining: i64,
+    /// Unix seconds, as Stripe sends them.
+    #[serde(default)]
+    pub due_date: Option<i64>,
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    #[serde(default)]
+    pub hosted_invoice_url: Option<String>,
+}
+
+/// Payouts: Stripe objects mirrored by id and status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingObjectChanged {
     pub stripe_id: String,

@@ -143,6 +143,35 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// Marks up to `$3` open invoices whose due date (Unix seconds) is before `$2` and that were
+    /// never marked overdue as overdue at `$1`, and returns them. The `overdue_at IS NULL` guard
+    /// makes it once per invoice; Postgres replicas skip rows another is marking right now.
+    pub fn claim_overdue_invoices_sql(self) -> &'static str {
+        match self {
+            Self::Sqlite => {
+                "UPDATE invoices SET overdue_at = $1, updated_at = $1
+                 WHERE overdue_at IS NULL AND id IN (
+                     SELECT id FROM invoices
+                     WHERE status = 'open' AND due_date IS NOT NULL AND due_date < $2 AND overdue_at IS NULL
+                     ORDER BY due_date, id LIMIT $3)
+                 RETURNING id, tenant_id, stripe_invoice_id, number, customer_id, stripe_customer_id, stripe_subscription_id, status, currency,
+                     amount_due, amount_paid, amount_remaining, due_date, payment_id, hosted_invoice_url"
+            }
+            Self::Postgres => {
+                "UPDATE invoices SET overdue_at = $1, updated_at = $1
+                 WHERE overdue_at IS NULL AND id IN (
+                     SELECT id FROM invoices
+                     WHERE status = 'open' AND due_date IS NOT NULL AND due_date < $2 AND overdue_at IS NULL
+                     ORDER BY due_date, id LIMIT $3
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING id, tenant_id, stripe_invoice_id, number, customer_id, stripe_customer_id, stripe_subscription_id, status, currency,
+                     amount_due, amount_paid, amount_remaining, due_date, payment_id, hosted_invoice_url"
+            }
+        }
+    }
+}
+
 /// Postgres NOTIFY channel on which commits that published events wake every replica
 /// (delivered at commit, dropped on rollback).
 pub const OUTBOX_CHANNEL: &str = "paybus_outbox";

@@ -229,6 +229,15 @@ async fn apply(bus: &Bus, tx: &mut Tx, audit_id: &str, event: &StripeEvent) -> A
             let domain = if event.event_type == "payout.paid" { DomainEvent::PayoutPaid(payload) } else { DomainEvent::PayoutFailed(payload) };
             bus.publish(tx, &ctx, domain).await.map(|_| ())
         }
+        how if how.is_billing() => match crate::ssr::billing::read(event, how) {
+            Ok(update) => crate::ssr::billing::apply(bus, tx, &ctx, &tenant, event, update, now).await,
+            Err(reason) => {
+                tracing::error!(stripe_event = %event.id, event_type = %event.event_type, %reason, "Stripe billing event could not be read");
+                finish_audit(tx, audit_id, "unparsed", Some(tenant.as_str()), Some(&reason), now).await?;
+                bus.publish(tx, &ctx, DomainEvent::WebhookUnparsed(webhook_payload(Some(reason)))).await?;
+                return Ok(done("unparsed"));
+            }
+        },
         _ => match payment_update(event, how) {
             Ok(Some(update)) => apply_payment(bus, tx, &ctx, &tenant, event, update, now).await,
             Ok(None) => Ok(()),
@@ -485,6 +494,9 @@ async fn apply_payment(bus: &Bus, tx: &mut Tx, ctx: &EventContext, tenant: &Tena
             e.into()
         }
     })?;
+
+    // Invoices that named this payment before it existed now point at it.
+    crate::ssr::billing::invoices::link_payment(bus, tx, tenant, &payment_id, pi.as_deref(), charge.as_deref(), now).await?;
 
     let mut domain_events: Vec<DomainEvent> = Vec::new();
     match &update.child {

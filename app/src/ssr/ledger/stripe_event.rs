@@ -58,8 +58,21 @@ pub enum Handling {
     Account,
     AccountDeauthorized,
     Payout,
+    // Recurring billing (app/src/ssr/billing).
+    Customer,
+    Subscription,
+    Invoice,
+    PaymentMethod,
+    SetupIntent,
     /// Stored and audited, not applied.
     Ignored,
+}
+
+impl Handling {
+    /// Applied by the billing module rather than the payment ledger.
+    pub fn is_billing(self) -> bool {
+        matches!(self, Handling::Customer | Handling::Subscription | Handling::Invoice | Handling::PaymentMethod | Handling::SetupIntent)
+    }
 }
 
 pub fn handling(event_type: &str) -> Handling {
@@ -75,6 +88,13 @@ pub fn handling(event_type: &str) -> Handling {
         "account.updated" => Handling::Account,
         "account.application.deauthorized" => Handling::AccountDeauthorized,
         "payout.paid" | "payout.failed" => Handling::Payout,
+        "customer.created" | "customer.updated" | "customer.deleted" => Handling::Customer,
+        "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted" | "customer.subscription.trial_will_end"
+        | "customer.subscription.paused" | "customer.subscription.resumed" => Handling::Subscription,
+        "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.payment_succeeded" | "invoice.payment_failed" | "invoice.voided"
+        | "invoice.marked_uncollectible" => Handling::Invoice,
+        "payment_method.attached" | "payment_method.detached" => Handling::PaymentMethod,
+        "setup_intent.succeeded" => Handling::SetupIntent,
         _ => Handling::Ignored,
     }
 }

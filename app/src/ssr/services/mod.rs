@@ -27,3 +27,5 @@ pub mod tax;
 pub mod tenants;
 pub mod webhook_endpoints;
 pub mod webhook_events;
+// Recurring billing (issue 7).
+pub mod billing;

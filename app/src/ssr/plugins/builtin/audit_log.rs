@@ -117,16 +117,20 @@ pub fn summarize(e: &EventEnvelope) -> Summary {
         DomainEvent::CheckoutSessionCreated(c) => (format!("{who} created checkout session {}{}", c.session_id, checkout_amount(&c)), Some(c.session_id)),
         DomainEvent::CheckoutSessionCompleted(c) => (format!("Checkout session {} completed{}", c.session_id, checkout_amount(&c)), Some(c.session_id)),
         DomainEvent::CheckoutSessionExpired(c) => (format!("Checkout session {} expired", c.session_id), Some(c.session_id)),
-        DomainEvent::CustomerCreated(b) => billing("Customer", "created", b),
-        DomainEvent::CustomerUpdated(b) => billing("Customer", "updated", b),
-        DomainEvent::CustomerDeleted(b) => billing("Customer", "deleted", b),
-        DomainEvent::SubscriptionCreated(b) => billing("Subscription", "created", b),
-        DomainEvent::SubscriptionUpdated(b) => billing("Subscription", "updated", b),
-        DomainEvent::SubscriptionCanceled(b) => billing("Subscription", "canceled", b),
-        DomainEvent::InvoiceCreated(b) => billing("Invoice", "created", b),
-        DomainEvent::InvoicePaid(b) => billing("Invoice", "paid", b),
-        DomainEvent::InvoicePaymentFailed(b) => billing("Invoice", "payment failed", b),
-        DomainEvent::InvoiceFinalized(b) => billing("Invoice", "finalized", b),
+        DomainEvent::CustomerCreated(c) => (format!("Customer {} created{}", c.customer_id, customer_label(&c)), Some(c.customer_id)),
+        DomainEvent::CustomerUpdated(c) => (format!("Customer {} updated{}", c.customer_id, customer_label(&c)), Some(c.customer_id)),
+        DomainEvent::CustomerDeleted(c) => (format!("Customer {} deleted in Stripe{}", c.customer_id, customer_label(&c)), Some(c.customer_id)),
+        DomainEvent::SubscriptionCreated(s) => (format!("Subscription {} created ({})", s.subscription_id, s.status), Some(s.subscription_id)),
+        DomainEvent::SubscriptionActivated(s) => (format!("Subscription {} is {}", s.subscription_id, s.status), Some(s.subscription_id)),
+        DomainEvent::SubscriptionUpdated(s) => (format!("Subscription {} updated ({})", s.subscription_id, s.status), Some(s.subscription_id)),
+        DomainEvent::SubscriptionCanceled(s) => (format!("Subscription {} canceled", s.subscription_id), Some(s.subscription_id)),
+        DomainEvent::InvoiceCreated(i) => (format!("Invoice {} created for {}", invoice_label(&i), money(i.amount_due, &i.currency)), Some(i.invoice_id)),
+        DomainEvent::InvoiceFinalized(i) => (format!("Invoice {} finalized: {} due", invoice_label(&i), money(i.amount_due, &i.currency)), Some(i.invoice_id)),
+        DomainEvent::InvoicePaid(i) => (format!("Invoice {} paid: {}", invoice_label(&i), money(i.amount_paid, &i.currency)), Some(i.invoice_id)),
+        DomainEvent::InvoicePaymentFailed(i) => {
+            (format!("Payment of invoice {} failed: {} still due", invoice_label(&i), money(i.amount_remaining, &i.currency)), Some(i.invoice_id))
+        }
+        DomainEvent::InvoiceOverdue(i) => (format!("Invoice {} is overdue: {} unpaid", invoice_label(&i), money(i.amount_remaining, &i.currency)), Some(i.invoice_id)),
         DomainEvent::PayoutPaid(b) => billing("Payout", "paid", b),
         DomainEvent::PayoutFailed(b) => billing("Payout", "failed", b),
         DomainEvent::AuthUserSignedUp(u) => (format!("{} signed up", u.email), Some(u.user_id)),
@@ -190,6 +194,21 @@ fn checkout_amount(c: &CheckoutSessionChanged) -> String {
     match (c.amount_total, c.currency.as_deref()) {
         (Some(a), Some(cur)) => format!(" for {}", money(a, cur)),
         _ => String::new(),
+    }
+}
+
+fn customer_label(c: &CustomerChanged) -> String {
+    match (&c.name, &c.email) {
+        (Some(n), _) => format!(" ({n})"),
+        (None, Some(e)) => format!(" ({e})"),
+        (None, None) => String::new(),
+    }
+}
+
+fn invoice_label(i: &InvoiceChanged) -> String {
+    match &i.number {
+        Some(n) => format!("{} ({n})", i.invoice_id),
+        None => i.invoice_id.clone(),
     }
 }
 
