@@ -238,6 +238,7 @@ fn InvoicesTable(invoices: Vec<InvoiceOut>) -> impl IntoView {
                     <td>{i.customer_email.clone().unwrap_or_else(|| "—".into())}</td>
                     <td class="num">{format_money(i.amount_due, &i.currency)}</td>
                     <td class="num">{format_money(i.amount_remaining, &i.currency)}</td>
+                    <td class="num"><a href=format!("/invoices/{}/tax", i.id) title="Tax breakdown">{format_money(i.tax, &i.currency)}</a></td>
                     <td>{day(&i.due_date)}</td>
                     <td>{i.payment_id.clone().map(|p| view! { <a href=format!("/payments/{p}") class="mono">{p.clone()}</a> })}</td>
                 </tr>
@@ -246,7 +247,7 @@ fn InvoicesTable(invoices: Vec<InvoiceOut>) -> impl IntoView {
         .collect_view();
     view! {
         <table class="table" id="invoices-table">
-            <thead><tr><th>"Created (UTC)"</th><th>"Number"</th><th>"Status"</th><th>"Customer"</th><th class="num">"Due"</th><th class="num">"Remaining"</th><th>"Due date"</th><th>"Payment"</th></tr></thead>
+            <thead><tr><th>"Created (UTC)"</th><th>"Number"</th><th>"Status"</th><th>"Customer"</th><th class="num">"Due"</th><th class="num">"Remaining"</th><th class="num">"Tax"</th><th>"Due date"</th><th>"Payment"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }

@@ -147,6 +147,14 @@ async fn billing_state(app: &TestApp) -> Vec<String> {
         )
         .await,
     );
+    state.extend(
+        rows(
+            app,
+            "SELECT i.stripe_invoice_id, t.position, t.name, t.percentage_e4, t.inclusive, t.taxable_amount, t.amount
+             FROM invoice_tax_amounts t JOIN invoices i ON i.id = t.invoice_id ORDER BY i.stripe_invoice_id, t.position",
+        )
+        .await,
+    );
     state
 }
 
@@ -272,7 +280,7 @@ both_backends! {
             deliver_ok(&in_order, &event).await;
         }
         let expected = billing_state(&in_order).await;
-        assert_eq!(expected.len(), 1 + 1 + 1 + 4, "one customer, one card, one subscription, four invoices: {expected:#?}");
+        assert_eq!(expected.len(), 1 + 1 + 1 + 4 + 4, "one customer, one card, one subscription, four invoices, each with one tax amount: {expected:#?}");
 
         for seed in [7_u64, 1_234_567, 987_654_321] {
             let Some(shuffled_app) = spawn(app.backend).await else { return };
@@ -470,6 +478,16 @@ both_backends! {
         let customer = sub["customer_id"].as_str().unwrap();
         let (_, mine) = app.get(&format!("/api/v1/subscriptions?customer={customer}"), token).await;
         assert_eq!(mine["data"].as_array().unwrap().len(), 1);
+
+        // Stripe's own tax amounts are kept and make the invoice's tax breakdown.
+        let (_, paid) = app.get("/api/v1/invoices?status=paid", token).await;
+        let paid_id = paid["data"][0]["id"].as_str().expect("a paid invoice");
+        let (status, tax) = app.get(&format!("/api/v1/invoices/{paid_id}/tax"), token).await;
+        assert_eq!(status, StatusCode::OK, "{tax}");
+        let line = &tax["lines"][0];
+        assert_eq!((line["name"].as_str(), line["taxable_amount"].as_i64(), line["amount"].as_i64()), (Some("txr_FixtureVatDE"), Some(2000), Some(380)), "{tax}");
+        assert!(line["percentage"].as_str().is_some_and(|p| p.starts_with("19")), "{tax}");
+        assert_eq!((tax["subtotal"].as_i64(), tax["tax"].as_i64(), tax["lines"].as_array().map(Vec::len)), (Some(2000), Some(380), Some(1)));
 
         // Four invoices, two per page, newest first, both directions.
         let (_, first) = app.get("/api/v1/invoices?limit=2", token).await;

@@ -7,7 +7,7 @@ use sqlx::FromRow;
 use super::{
     customer_email, ensure_customer, lock_object,
     model::{invoice_rank, Stamp},
-    read::InvoiceSnap,
+    read::{InvoiceSnap, InvoiceTaxLine},
     tenant_mismatch,
 };
 use crate::{
@@ -109,6 +109,7 @@ pub async fn apply(bus: &Bus, tx: &mut Tx, ctx: &EventContext, tenant: &TenantId
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    replace_tax_lines(tx, tenant, &id, &snap.tax_lines).await?;
 
     let email = match (&snap.customer_email, &customer_id) {
         (Some(e), _) => Some(e.clone()),
@@ -148,6 +149,29 @@ pub async fn apply(bus: &Bus, tx: &mut Tx, ctx: &EventContext, tenant: &TenantId
     }
     for domain in events {
         bus.publish(tx, ctx, domain).await?;
+    }
+    Ok(())
+}
+
+/// Stripe's tax amounts of the snapshot that just won replace the stored ones (the tax plugin's
+/// invoice breakdown reads them).
+async fn replace_tax_lines(tx: &mut Tx, tenant: &TenantId, invoice_id: &str, lines: &[InvoiceTaxLine]) -> AppResult<()> {
+    sqlx::query("DELETE FROM invoice_tax_amounts WHERE invoice_id = $1").bind(invoice_id).execute(&mut **tx).await?;
+    for (position, line) in lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO invoice_tax_amounts (invoice_id, position, tenant_id, name, percentage_e4, inclusive, taxable_amount, amount)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(invoice_id)
+        .bind(position as i64)
+        .bind(tenant.as_str())
+        .bind(&line.name)
+        .bind(line.percentage_e4)
+        .bind(i64::from(line.inclusive))
+        .bind(line.taxable_amount)
+        .bind(line.amount)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }

@@ -83,6 +83,20 @@ pub struct InvoiceSnap {
     pub charge: Option<String>,
     pub attempt_count: i64,
     pub created: Option<i64>,
+    /// Stripe's own tax amounts (`total_tax_amounts`, or `total_taxes` from 2025 API versions).
+    pub tax_lines: Vec<InvoiceTaxLine>,
+}
+
+/// One tax amount of an invoice, as Stripe computed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceTaxLine {
+    /// The rate's display name (and jurisdiction) when Stripe expanded it, else its id.
+    pub name: String,
+    /// Ten-thousandths of a percent (19% = 190000): the expanded rate's, else amount / taxable.
+    pub percentage_e4: Option<i64>,
+    pub inclusive: bool,
+    pub taxable_amount: i64,
+    pub amount: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,7 +248,55 @@ fn invoice(o: &Value) -> Result<InvoiceSnap, String> {
         charge: id_field(o, "charge").or_else(|| paid_payment.and_then(|p| id_field(p, "charge"))),
         attempt_count: opt_int(o, "attempt_count").unwrap_or(0),
         created: opt_int(o, "created"),
+        tax_lines: tax_lines(o),
     })
+}
+
+fn tax_lines(o: &Value) -> Vec<InvoiceTaxLine> {
+    let (items, basil) = match o.get("total_tax_amounts").and_then(Value::as_array) {
+        Some(items) => (items, false),
+        None => match o.get("total_taxes").and_then(Value::as_array) {
+            Some(items) => (items, true),
+            None => return Vec::new(),
+        },
+    };
+    items
+        .iter()
+        .filter_map(|t| {
+            let amount = opt_int(t, "amount")?;
+            let taxable_amount = opt_int(t, "taxable_amount").unwrap_or(0);
+            let inclusive = if basil { t.get("tax_behavior").and_then(Value::as_str) == Some("inclusive") } else { t.get("inclusive").and_then(Value::as_bool).unwrap_or(false) };
+            let rate = if basil { t.get("tax_rate_details").and_then(|d| d.get("tax_rate")) } else { t.get("tax_rate") };
+            let expanded = rate.filter(|r| r.is_object());
+            let name = expanded
+                .and_then(|r| {
+                    let display = opt_str(r, "display_name")?;
+                    Some(match opt_str(r, "jurisdiction") {
+                        Some(j) => format!("{display} {j}"),
+                        None => display,
+                    })
+                })
+                .or_else(|| rate.and_then(|r| r.as_str().map(str::to_owned)).or_else(|| expanded.and_then(|r| opt_str(r, "id"))))
+                .unwrap_or_else(|| "Tax".to_owned());
+            // Stripe sends the percentage as a JSON decimal (19.0, 8.875): read it through its
+            // text so 8.875 is exactly 88750, not a float's neighbour.
+            let percentage_e4 = expanded
+                .and_then(|r| r.get("percentage"))
+                .and_then(|p| percentage_e4(&p.to_string()))
+                .or_else(|| (taxable_amount > 0).then(|| (i128::from(amount) * 1_000_000 / i128::from(taxable_amount)) as i64));
+            Some(InvoiceTaxLine { name, percentage_e4, inclusive, taxable_amount, amount })
+        })
+        .collect()
+}
+
+/// "19", "19.0", "8.875" → ten-thousandths of a percent; more than four decimals → None.
+fn percentage_e4(text: &str) -> Option<i64> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.len() > 4 || whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac_e4: i64 = format!("{frac:0<4}").parse().ok()?;
+    whole.parse::<i64>().ok()?.checked_mul(10_000)?.checked_add(frac_e4)
 }
 
 #[cfg(test)]
@@ -252,6 +314,28 @@ mod tests {
     fn event(name: &str) -> StripeEvent {
         let (_, raw) = fixtures().into_iter().find(|(n, _)| n.contains(name)).unwrap_or_else(|| panic!("no fixture {name}"));
         StripeEvent::parse(&raw).unwrap()
+    }
+
+    #[test]
+    fn an_invoice_keeps_stripes_tax_amounts_with_the_rate_derived_when_not_expanded() {
+        let BillingUpdate::Invoice(snap) = read(&event("invoice.paid"), Handling::Invoice).unwrap() else { panic!("an invoice") };
+        assert_eq!(
+            snap.tax_lines,
+            vec![InvoiceTaxLine { name: "txr_FixtureVatDE".into(), percentage_e4: Some(190_000), inclusive: false, taxable_amount: 2000, amount: 380 }]
+        );
+    }
+
+    #[test]
+    fn an_expanded_rate_names_the_line_and_its_percentage_is_read_exactly() {
+        let o = serde_json::json!({"total_taxes": [{"amount": 89, "tax_behavior": "inclusive", "taxable_amount": 1000,
+            "tax_rate_details": {"tax_rate": {"id": "txr_1", "display_name": "Sales tax", "jurisdiction": "NY", "percentage": 8.875}}}]});
+        assert_eq!(
+            tax_lines(&o),
+            vec![InvoiceTaxLine { name: "Sales tax NY".into(), percentage_e4: Some(88_750), inclusive: true, taxable_amount: 1000, amount: 89 }]
+        );
+        assert_eq!(percentage_e4("19"), Some(190_000));
+        assert_eq!(percentage_e4("0.12345"), None);
+        assert_eq!(percentage_e4("-1"), None);
     }
 
     #[test]
