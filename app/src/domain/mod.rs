@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod audit_log;
+pub mod balances;
 pub mod customer_activity;
 pub mod dto;
 pub mod email;

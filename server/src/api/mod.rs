@@ -18,6 +18,8 @@ pub mod stripe_out;
 pub mod tenants;
 pub mod webhook;
 pub mod webhook_endpoints;
+// Customer balances and currencies (issue 7).
+pub mod customers;
 
 use app::{ssr::AppState, AppError};
 use axum::{
@@ -44,6 +46,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(customer_activity::router())
         .merge(analytics::router())
         .merge(stripe_out::money_router(state))
+        .merge(customers::router())
+        .merge(customers::money_router(state))
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })
         .method_not_allowed_fallback(|method: axum::http::Method| async move { AppError::MethodNotAllowed { method: method.to_string() } })

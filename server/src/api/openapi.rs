@@ -58,6 +58,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(customer_activity::Doc::openapi());
     doc.merge(analytics::Doc::openapi());
     doc.merge(webhook_endpoints::Doc::openapi());
+    doc.merge(super::customers::Doc::openapi());
     doc
 }
 

@@ -25,3 +25,7 @@ pub mod stripe_access;
 pub mod tenants;
 pub mod webhook_endpoints;
 pub mod webhook_events;
+// Customer balances and currencies (issue 7).
+pub mod balances;
+pub mod currencies;
+pub mod customers;
