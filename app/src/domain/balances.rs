@@ -197,6 +197,9 @@ pub struct BalanceTransactionOut {
     pub actor_type: String,
     /// The customer's balance in this currency right after this entry.
     pub balance_after: i64,
+    /// Position in this customer's ledger for this currency (1, 2, 3 …): applying the entries in
+    /// this order reproduces every `balance_after`.
+    pub sequence: i64,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime))]
     pub created_at: OffsetDateTime,

@@ -12,3 +12,5 @@ mod plugins_b;
 mod settings;
 mod stripe_out;
 mod webhook;
+// Customer balances and currencies (issue 7).
+mod balances;

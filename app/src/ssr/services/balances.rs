@@ -45,10 +45,11 @@ pub(crate) struct LedgerRow {
     actor: Option<String>,
     actor_type: String,
     balance_after: i64,
+    sequence: i64,
     created_at: i64,
 }
 
-pub(crate) const LEDGER_COLUMNS: &str = "id, customer_id, type, amount, currency, reason, actor, actor_type, balance_after, created_at";
+pub(crate) const LEDGER_COLUMNS: &str = "id, customer_id, type, amount, currency, reason, actor, actor_type, balance_after, sequence, created_at";
 
 pub(crate) fn ledger_out(r: LedgerRow) -> BalanceTransactionOut {
     BalanceTransactionOut {
@@ -62,6 +63,7 @@ pub(crate) fn ledger_out(r: LedgerRow) -> BalanceTransactionOut {
         actor: r.actor,
         actor_type: r.actor_type,
         balance_after: r.balance_after,
+        sequence: r.sequence,
         created_at: from_ms(r.created_at),
     }
 }
@@ -147,17 +149,17 @@ pub async fn create(state: &AppState, access: &TenantAccess, customer_id: &str, 
     .await?;
     let update = match (change.direction, negative_ok) {
         (Direction::Credit, _) => {
-            "UPDATE customer_balances SET balance = balance + $1, updated_at = $2 WHERE customer_id = $3 AND currency = $4 RETURNING balance"
+            "UPDATE customer_balances SET balance = balance + $1, entries = entries + 1, updated_at = $2 WHERE customer_id = $3 AND currency = $4 RETURNING balance, entries"
         }
         (Direction::Debit, true) => {
-            "UPDATE customer_balances SET balance = balance - $1, updated_at = $2 WHERE customer_id = $3 AND currency = $4 RETURNING balance"
+            "UPDATE customer_balances SET balance = balance - $1, entries = entries + 1, updated_at = $2 WHERE customer_id = $3 AND currency = $4 RETURNING balance, entries"
         }
         (Direction::Debit, false) => {
-            "UPDATE customer_balances SET balance = balance - $1, updated_at = $2 WHERE customer_id = $3 AND currency = $4 AND balance >= $1 RETURNING balance"
+            "UPDATE customer_balances SET balance = balance - $1, entries = entries + 1, updated_at = $2 WHERE customer_id = $3 AND currency = $4 AND balance >= $1 RETURNING balance, entries"
         }
     };
-    let balance_after: Option<i64> = sqlx::query_scalar(update).bind(amount).bind(now).bind(&customer.id).bind(&currency).fetch_optional(&mut *tx).await?;
-    let Some(balance_after) = balance_after else {
+    let moved: Option<(i64, i64)> = sqlx::query_as(update).bind(amount).bind(now).bind(&customer.id).bind(&currency).fetch_optional(&mut *tx).await?;
+    let Some((balance_after, sequence)) = moved else {
         let current: i64 = sqlx::query_scalar("SELECT balance FROM customer_balances WHERE customer_id = $1 AND currency = $2")
             .bind(&customer.id)
             .bind(&currency)
@@ -174,6 +176,8 @@ pub async fn create(state: &AppState, access: &TenantAccess, customer_id: &str, 
         ));
     };
 
+    // The row is locked from here to commit: a time taken now orders the ledger like the balance.
+    let now = state.bus.now_ms();
     let actor = access.principal.actor();
     let ctx = EventContext::for_access(access);
     let id = new_id::<BalanceTransactionId>();
@@ -187,11 +191,12 @@ pub async fn create(state: &AppState, access: &TenantAccess, customer_id: &str, 
         actor: Some(actor.id),
         actor_type: ctx.actor_type.as_str().into(),
         balance_after,
+        sequence,
         created_at: now,
     };
     sqlx::query(
-        "INSERT INTO customer_balance_transactions (id, tenant_id, customer_id, type, amount, currency, reason, actor, actor_type, balance_after, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO customer_balance_transactions (id, tenant_id, customer_id, type, amount, currency, reason, actor, actor_type, balance_after, sequence, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&row.id)
     .bind(access.tenant_id.as_str())
@@ -203,6 +208,7 @@ pub async fn create(state: &AppState, access: &TenantAccess, customer_id: &str, 
     .bind(&row.actor)
     .bind(&row.actor_type)
     .bind(row.balance_after)
+    .bind(row.sequence)
     .bind(row.created_at)
     .execute(&mut *tx)
     .await?;
