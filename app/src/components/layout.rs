@@ -98,6 +98,7 @@ fn SignedIn(me: MeOut, switch: ServerAction<SwitchTenant>, logout: ServerAction<
                 <A href="/disputes">"Disputes"</A>
                 <A href="/refunds">"Refunds"</A>
                 <A href="/customers">"Customers"</A>
+                <A href="/currencies">"Currencies"</A>
                 <A href="/webhooks">"Webhooks"</A>
                 <A href="/webhook-endpoints">"Webhook endpoints"</A>
                 <A href="/checkout">"Checkout"</A>

@@ -15,6 +15,8 @@ pub mod settings;
 pub mod stripe_out;
 pub mod tenants;
 pub mod webhook_endpoints;
+// Customer balances and currencies (issue 7).
+pub mod balances;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

@@ -20,3 +20,5 @@ mod cross_tenant;
 mod invitations;
 mod tenant_header;
 mod user_matrix;
+// Customer balances and currencies (issue 7).
+mod balances_matrix;
