@@ -381,3 +381,44 @@ both_backends! {
         assert_eq!(enabled_codes(&bobs_currencies), vec!["usd"]);
     }
 }
+
+both_backends! {
+    async fn the_dashboard_lists_customers_shows_one_with_its_ledger_and_records_a_credit(app: TestApp) {
+        let owner = app.user(&unique_email("dashboard")).await;
+        let ann = customer(&app, &owner.tenant, "ann@example.com", "Ann Lee", 1_000).await;
+        balance_tx(&app, &owner, &ann, json!({ "type": "credit", "amount": 300, "currency": "usd", "reason": "first credit" })).await;
+
+        let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let login = <app::server_fns::account::Login as leptos::server_fn::ServerFn>::PATH;
+        let res = browser.post(app.url(login)).header("origin", &app.base).header("accept", "text/html")
+            .form(&[("email", owner.email.as_str()), ("password", crate::helpers::PASSWORD)]).send().await.unwrap();
+        assert!(res.status().is_success() || res.status().is_redirection(), "login: {}", res.status());
+        let page = |path: String| {
+            let browser = browser.clone();
+            let url = app.url(&path);
+            async move {
+                let res = browser.get(url).header("accept", "text/html").send().await.unwrap();
+                assert_eq!(res.status(), StatusCode::OK, "{path}");
+                res.text().await.unwrap()
+            }
+        };
+
+        let list = page("/customers".into()).await;
+        assert!(list.contains("billing-customers-table") && list.contains(&format!("href=\"/customers/{ann}\"")), "{list}");
+        assert!(list.contains("3.00 USD"), "the balance in the list: {list}");
+        let detail = page(format!("/customers/{ann}")).await;
+        assert!(detail.contains("customer-ledger") && detail.contains("first credit") && detail.contains("balance-form"), "{detail}");
+        let currencies = page("/currencies".into()).await;
+        assert!(currencies.contains("data-currency=\"usd\"") && currencies.contains("currency-activate"), "{currencies}");
+
+        // The credit form posts to its server function; the ledger shows the entry.
+        let adjust = <app::server_fns::balances::AdjustBalance as leptos::server_fn::ServerFn>::PATH;
+        let res = browser.post(app.url(adjust)).header("origin", &app.base).header("accept", "text/html")
+            .form(&[("customer_id", ann.as_str()), ("kind", "credit"), ("amount", "2.50"), ("currency", "usd"), ("reason", "from the dashboard")])
+            .send().await.unwrap();
+        assert!(res.status().is_success() || res.status().is_redirection(), "adjust: {}", res.status());
+        let (_, ledger) = app.get(&format!("/api/v1/customers/{ann}/balance-transactions"), Some(&owner.token)).await;
+        assert_eq!((ledger["data"][0]["amount"].clone(), ledger["data"][0]["balance_after"].clone()), (json!(250), json!(550)), "{ledger}");
+        assert_eq!(ledger["data"][0]["reason"], "from the dashboard");
+    }
+}
