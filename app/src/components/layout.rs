@@ -100,6 +100,7 @@ fn SignedIn(me: MeOut, switch: ServerAction<SwitchTenant>, logout: ServerAction<
                 <A href="/customers">"Customers"</A>
                 <A href="/subscriptions">"Subscriptions"</A>
                 <A href="/invoices">"Invoices"</A>
+                <A href="/currencies">"Currencies"</A>
                 <A href="/webhooks">"Webhooks"</A>
                 <A href="/webhook-endpoints">"Webhook endpoints"</A>
                 <A href="/checkout">"Checkout"</A>

@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod audit_log;
 pub mod billing;
+pub mod balances;
 pub mod customer_activity;
 pub mod dto;
 pub mod email;

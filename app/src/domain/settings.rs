@@ -27,6 +27,9 @@ pub struct SettingsOut {
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, format = DateTime))]
     pub updated_at: Option<OffsetDateTime>,
+    /// Whether a balance debit may take a customer's credit balance below zero.
+    #[serde(default)]
+    pub allow_negative_balances: bool,
 }
 
 /// A change: fields left out stay as they are. For secrets, sending back the mask (or
@@ -42,6 +45,8 @@ pub struct SettingsPatch {
     /// The full list to keep: masks keep stored secrets, new `whsec_…` values are added, stored
     /// secrets not listed are removed.
     pub webhook_secrets: Option<Vec<String>>,
+    /// Whether a balance debit may take a customer's credit balance below zero.
+    pub allow_negative_balances: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -104,7 +104,7 @@ pub fn CustomersPage() -> impl IntoView {
 
     view! {
         <h1>"Customers"</h1>
-        <p class="hint">"Everyone who paid, by email, with their payments, refunds and disputes (recorded by the Customer activity plugin)."</p>
+        <p class="hint">"Customers from Stripe with their balances, and everyone who paid, by email, with their payments, refunds and disputes (recorded by the Customer activity plugin)."</p>
         <Form method="get" action="/customers" on_form_data=super::events::drop_empty_fields(&["email"]) attr:class="card form row" attr:id="customers-filter">
             <div>
                 <label for="customer-email">"Email"</label>
@@ -113,6 +113,7 @@ pub fn CustomersPage() -> impl IntoView {
             <button type="submit">"Search"</button>
             <a href="/customers" class="clear-filters">"Clear"</a>
         </Form>
+        <super::balances::BillingCustomers/>
         <Transition fallback=LOADING>
             {move || Suspend::new(async move {
                 match customers.await {

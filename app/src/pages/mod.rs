@@ -22,6 +22,8 @@ mod tenants;
 mod webhook_endpoints;
 // Recurring billing (issue 7).
 mod billing;
+// Customer balances and currencies (issue 7).
+mod balances;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -88,7 +90,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/refunds") view=payments::RefundsPage/>
                     <Route path=path!("/webhooks") view=payments::WebhooksPage/>
                     <Route path=path!("/customers") view=customers::CustomersPage/>
-                    <Route path=path!("/customers/:email") view=customers::CustomerPage/>
+                    // A Stripe customer (`cst_…`) or, for the activity plugin, an email address.
+                    <Route path=path!("/customers/:email") view=balances::CustomerRoute/>
+                    <Route path=path!("/currencies") view=balances::CurrenciesPage/>
                     <Route path=path!("/webhook-endpoints") view=webhook_endpoints::WebhookEndpointsPage/>
                     <Route path=path!("/webhook-endpoints/:id") view=webhook_endpoints::WebhookEndpointDetailPage/>
                     <Route path=path!("/connect") view=connect::ConnectPage/>

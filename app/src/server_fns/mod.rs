@@ -19,6 +19,8 @@ pub mod tenants;
 pub mod webhook_endpoints;
 // Recurring billing (issue 7).
 pub mod billing;
+// Customer balances and currencies (issue 7).
+pub mod balances;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

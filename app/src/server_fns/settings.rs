@@ -39,6 +39,7 @@ pub async fn save_settings(payments_enabled: Option<String>, default_currency: S
         notification_emails: Some(emails),
         stripe_secret_key: Some(stripe_secret_key),
         webhook_secrets: None,
+        allow_negative_balances: None,
     };
     crate::ssr::services::settings::update(&caller.state, &access, patch).await
 }

@@ -22,6 +22,8 @@ pub mod webhook;
 pub mod webhook_endpoints;
 // Recurring billing (issue 7).
 pub mod billing;
+// Customer balances and currencies (issue 7).
+pub mod customers;
 
 use app::{ssr::AppState, AppError};
 use axum::{
@@ -51,6 +53,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tax::router())
         .merge(stripe_out::money_router(state))
         .merge(billing::router())
+        .merge(customers::router())
+        .merge(customers::money_router(state))
         .merge(openapi::router())
         .fallback(|| async { AppError::NotFound { message: "No such endpoint.".into() } })
         .method_not_allowed_fallback(|method: axum::http::Method| async move { AppError::MethodNotAllowed { method: method.to_string() } })

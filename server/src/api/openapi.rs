@@ -61,6 +61,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(risk::Doc::openapi());
     doc.merge(tax::Doc::openapi());
     doc.merge(super::billing::Doc::openapi());
+    doc.merge(super::customers::Doc::openapi());
     doc
 }
 

@@ -15,3 +15,5 @@ mod stripe_out;
 mod tax;
 mod webhook;
 mod billing;
+// Customer balances and currencies (issue 7).
+mod balances;

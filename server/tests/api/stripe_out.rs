@@ -429,6 +429,8 @@ crate::with_stripe! {
 crate::with_stripe! {
     async fn the_last_unit_of_a_limited_product_goes_to_exactly_one_buyer(app: TestApp, double: StripeDouble) {
         let (merchant, _) = onboarded_merchant(&app, &double).await;
+        let (status, eur) = app.post("/api/v1/currencies", Some(&merchant.token), json!({ "currency": "eur", "enabled": true })).await;
+        assert_eq!(status, StatusCode::OK, "{eur}");
         let (status, product) = app.post("/api/v1/products", Some(&merchant.token), json!({ "name": "Concert ticket", "unit_amount": 4000, "currency": "EUR", "max_purchases": 2 })).await;
         assert_eq!(status, StatusCode::CREATED, "{product}");
         assert_eq!(product["currency"], "eur");

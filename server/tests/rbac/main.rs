@@ -21,3 +21,5 @@ mod invitations;
 mod tax;
 mod tenant_header;
 mod user_matrix;
+// Customer balances and currencies (issue 7).
+mod balances_matrix;

@@ -146,6 +146,11 @@ catalog! {
     // The bus about itself.
     BusDeliveryDead = "bus.delivery_dead", 1, DeliveryDead;
     BusReplayCompleted = "bus.replay_completed", 1, ReplayCompleted;
+    // Customer balances and currencies (issue 7).
+    BalanceCredited = "balance.credited", 1, BalanceChanged;
+    BalanceDebited = "balance.debited", 1, BalanceChanged;
+    CurrencyActivated = "currency.activated", 1, CurrencyChanged;
+    CurrencyDeactivated = "currency.deactivated", 1, CurrencyChanged;
 }
 
 impl EventType {

@@ -282,3 +282,28 @@ pub struct ReplayCompleted {
     pub matched: u64,
     pub enqueued: u64,
 }
+
+// Customer balances and currencies (issue 7).
+
+/// One entry of a customer's credit balance ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceChanged {
+    /// The ledger entry (`cbt_…`).
+    pub transaction_id: String,
+    pub customer_id: String,
+    #[serde(default)]
+    pub stripe_customer_id: Option<String>,
+    #[serde(default)]
+    pub customer_email: Option<String>,
+    /// Positive; the event type says credit or debit.
+    pub amount: i64,
+    pub currency: String,
+    pub balance_after: i64,
+    pub reason: String,
+}
+
+/// A currency a tenant now accepts, or no longer accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrencyChanged {
+    pub currency: String,
+}

@@ -103,6 +103,9 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: CheckoutSess
         AppError::unprocessable("amount_too_large", "The total is too large.", Some("line_items"))
     })?;
     let money = Money::parse(total, currency, cap, if input.amount.is_some() { "amount" } else { "line_items" })?;
+    // Issue 7: amounts only in a currency the tenant has enabled (a product's too: it may have
+    // been deactivated since the product was made).
+    super::currencies::require_enabled(&state.db.pool, &access.tenant_id, &money.currency, "currency").await?;
 
     // Tax (the `tax` plugin): exclusive tax is one more line the buyer sees at Stripe.
     let tax_query = super::tax::CheckoutTaxQuery { country: input.tax_country.as_deref(), region: input.tax_region.as_deref(), tax_code: input.tax_code.as_deref() };

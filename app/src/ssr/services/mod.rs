@@ -29,3 +29,7 @@ pub mod webhook_endpoints;
 pub mod webhook_events;
 // Recurring billing (issue 7).
 pub mod billing;
+// Customer balances and currencies (issue 7).
+pub mod balances;
+pub mod currencies;
+pub mod customers;

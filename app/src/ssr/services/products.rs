@@ -56,6 +56,8 @@ pub async fn create(state: &AppState, access: &TenantAccess, input: ProductIn) -
     if input.max_purchases.is_some_and(|m| m <= 0) {
         return Err(AppError::invalid("max_purchases_invalid", "max_purchases must be a positive integer", Some("max_purchases")));
     }
+    // Issue 7: a product can only be priced in a currency the tenant has enabled.
+    super::currencies::require_enabled(&state.db.pool, &access.tenant_id, &money.currency, "currency").await?;
     let id = new_id::<ProductId>().to_string();
     let now = now_ms();
     sqlx::query(

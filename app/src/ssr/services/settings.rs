@@ -33,6 +33,7 @@ struct Row {
     stripe_secret_key: Option<String>,
     webhook_secrets: Option<String>,
     updated_at: i64,
+    allow_negative_balances: i64,
 }
 
 /// The settings with secrets opened, for paybus's own use (never sent anywhere).
@@ -56,7 +57,7 @@ fn context(tenant: &TenantId, field: &str) -> String {
 
 async fn load(state: &AppState, tenant: &TenantId) -> AppResult<Option<Opened>> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT payments_enabled, default_currency, notification_emails, stripe_secret_key, webhook_secrets, updated_at FROM tenant_settings WHERE tenant_id = $1",
+        "SELECT payments_enabled, default_currency, notification_emails, stripe_secret_key, webhook_secrets, updated_at, allow_negative_balances FROM tenant_settings WHERE tenant_id = $1",
     )
     .bind(tenant.as_str())
     .fetch_optional(&state.db.pool)
@@ -83,6 +84,7 @@ fn out(tenant: &TenantId, opened: Option<Opened>) -> SettingsOut {
             webhook_secrets: o.webhook_secrets.iter().map(|s| mask(s)).collect(),
             stripe_api_version: api_version().to_owned(),
             updated_at: Some(from_ms(o.row.updated_at)),
+            allow_negative_balances: o.row.allow_negative_balances != 0,
         },
         None => SettingsOut {
             object,
@@ -94,6 +96,7 @@ fn out(tenant: &TenantId, opened: Option<Opened>) -> SettingsOut {
             webhook_secrets: vec![],
             stripe_api_version: api_version().to_owned(),
             updated_at: None,
+            allow_negative_balances: false,
         },
     }
 }
@@ -137,6 +140,12 @@ pub async fn update(state: &AppState, access: &TenantAccess, patch: SettingsPatc
         if currency.as_str() != row.default_currency {
             row.default_currency = currency.to_string();
             changed.push("default_currency");
+        }
+    }
+    if let Some(allow) = patch.allow_negative_balances {
+        if (row.allow_negative_balances != 0) != allow {
+            row.allow_negative_balances = i64::from(allow);
+            changed.push("allow_negative_balances");
         }
     }
     if let Some(emails) = &patch.notification_emails {
@@ -222,10 +231,10 @@ pub async fn update(state: &AppState, access: &TenantAccess, patch: SettingsPatc
         .map_err(|_| AppError::Internal)?;
     let mut tx = state.db.begin().await?;
     sqlx::query(
-        "INSERT INTO tenant_settings (tenant_id, payments_enabled, default_currency, notification_emails, stripe_secret_key, webhook_secrets, updated_at, updated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO tenant_settings (tenant_id, payments_enabled, default_currency, notification_emails, stripe_secret_key, webhook_secrets, updated_at, updated_by, allow_negative_balances)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (tenant_id) DO UPDATE SET payments_enabled = $2, default_currency = $3, notification_emails = $4, stripe_secret_key = $5,
-             webhook_secrets = $6, updated_at = $7, updated_by = $8",
+             webhook_secrets = $6, updated_at = $7, updated_by = $8, allow_negative_balances = $9",
     )
     .bind(access.tenant_id.as_str())
     .bind(row.payments_enabled)
@@ -235,6 +244,7 @@ pub async fn update(state: &AppState, access: &TenantAccess, patch: SettingsPatc
     .bind(&sealed_hooks)
     .bind(now)
     .bind(&actor.id)
+    .bind(row.allow_negative_balances)
     .execute(&mut *tx)
     .await?;
     sqlx::query("INSERT INTO settings_audit (id, tenant_id, actor, actor_type, fields, created_at) VALUES ($1, $2, $3, $4, $5, $6)")

@@ -174,6 +174,11 @@ pub fn summarize(e: &EventEnvelope) -> Summary {
             Some(d.delivery_id),
         ),
         DomainEvent::BusReplayCompleted(r) => (format!("Replay {} re-sent {} of {} matching deliveries", r.replay_id, r.enqueued, r.matched), Some(r.replay_id)),
+        // Customer balances and currencies (issue 7).
+        DomainEvent::BalanceCredited(b) => (format!("{who} credited {} to customer {}: {}", money(b.amount, &b.currency), b.customer_id, b.reason), Some(b.transaction_id)),
+        DomainEvent::BalanceDebited(b) => (format!("{who} debited {} from customer {}: {}", money(b.amount, &b.currency), b.customer_id, b.reason), Some(b.transaction_id)),
+        DomainEvent::CurrencyActivated(c) => (format!("{who} activated {}", c.currency.to_uppercase()), Some(c.currency)),
+        DomainEvent::CurrencyDeactivated(c) => (format!("{who} deactivated {}", c.currency.to_uppercase()), Some(c.currency)),
     };
     Summary { text: clip(text, 500), object_id: object }
 }
