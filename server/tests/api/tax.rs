@@ -322,6 +322,8 @@ crate::with_stripe! {
     async fn a_checkout_session_carries_tax_lines_to_stripe_when_the_tax_plugin_is_on(app: TestApp, double: StripeDouble) {
         let merchant = onboarded_merchant(&app, &double).await;
         let token = merchant.token.as_str();
+        let (status, eur) = app.post("/api/v1/currencies", Some(token), json!({ "currency": "eur", "enabled": true })).await;
+        assert_eq!(status, StatusCode::OK, "{eur}");
         let de = create_rate(&app, token, json!({ "name": "VAT DE", "country": "DE", "percentage": "19" })).await;
         create_rate(&app, token, json!({ "name": "VAT AT", "country": "AT", "percentage": "20", "inclusive": true })).await;
 
