@@ -74,10 +74,14 @@ fn BillingCustomersTable(customers: Vec<CustomerOut>, has_more: bool, search: Op
     if customers.is_empty() {
         return view! { <p class="empty" id="billing-customers-empty">"No customers from Stripe yet."</p> }.into_any();
     }
-    let next = has_more.then(|| customers.last().map(|c| {
-        let search = search.as_deref().map(|s| format!("email={}&", encode_query(s))).unwrap_or_default();
-        format!("/customers?{search}customers_after={}", c.id)
-    })).flatten();
+    let next = has_more
+        .then(|| {
+            customers.last().map(|c| {
+                let search = search.as_deref().map(|s| format!("email={}&", encode_query(s))).unwrap_or_default();
+                format!("/customers?{search}customers_after={}", c.id)
+            })
+        })
+        .flatten();
     let rows = customers
         .into_iter()
         .map(|c| {

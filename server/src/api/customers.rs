@@ -60,7 +60,11 @@ pub struct CurrencyQuery {
 /// amounts in any other currency are refused with `currency_disabled` (422) until it is activated.
 #[utoipa::path(get, path = "/api/v1/currencies", tag = "currencies", params(CurrencyQuery),
     responses((status = 200, body = List<CurrencyOut>), (status = 403)))]
-pub async fn list_currencies(State(state): State<AppState>, Tenant(access): Tenant, Query(q): Query<CurrencyQuery>) -> Result<JsonOut<List<CurrencyOut>>, AppError> {
+pub async fn list_currencies(
+    State(state): State<AppState>,
+    Tenant(access): Tenant,
+    Query(q): Query<CurrencyQuery>,
+) -> Result<JsonOut<List<CurrencyOut>>, AppError> {
     Ok(JsonOut(currencies::list(&state, &access, q.enabled).await?))
 }
 
@@ -77,7 +81,11 @@ pub async fn set_currency(State(state): State<AppState>, Tenant(access): Tenant,
 /// search part of either (case-insensitive); cursors are customer ids.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerListQuery),
     responses((status = 200, body = List<CustomerOut>), (status = 400), (status = 403)))]
-pub async fn list_customers(State(state): State<AppState>, Tenant(access): Tenant, Query(q): Query<CustomerListQuery>) -> Result<JsonOut<List<CustomerOut>>, AppError> {
+pub async fn list_customers(
+    State(state): State<AppState>,
+    Tenant(access): Tenant,
+    Query(q): Query<CustomerListQuery>,
+) -> Result<JsonOut<List<CustomerOut>>, AppError> {
     Ok(JsonOut(customers::list(&state, &access, &q).await?))
 }
 
@@ -90,11 +98,7 @@ pub async fn export_customers(State(state): State<AppState>, Tenant(access): Ten
     q.starting_after = None;
     q.ending_before = None;
     let csv = customers::export_csv(&state, &access, &q).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"customers.csv\"")],
-        csv,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"customers.csv\"")], csv).into_response())
 }
 
 /// One customer: balances, subscriptions, invoices (with overdue flags), payments (by email and

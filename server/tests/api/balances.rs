@@ -28,7 +28,14 @@ async fn customer(app: &TestApp, tenant: &str, email: &str, name: &str, created_
 
 async fn balance_tx(app: &TestApp, user: &TestUser, customer: &str, body: Value) -> (StatusCode, Value) {
     let key = uuid::Uuid::new_v4().to_string();
-    app.call_with(Method::POST, &format!("/api/v1/customers/{customer}/balance-transactions"), Some(&user.token), Some(body), &[("Idempotency-Key", key.as_str())]).await
+    app.call_with(
+        Method::POST,
+        &format!("/api/v1/customers/{customer}/balance-transactions"),
+        Some(&user.token),
+        Some(body),
+        &[("Idempotency-Key", key.as_str())],
+    )
+    .await
 }
 
 async fn event_types(app: &TestApp, token: &str) -> Vec<String> {
@@ -420,5 +427,41 @@ both_backends! {
         let (_, ledger) = app.get(&format!("/api/v1/customers/{ann}/balance-transactions"), Some(&owner.token)).await;
         assert_eq!((ledger["data"][0]["amount"].clone(), ledger["data"][0]["balance_after"].clone()), (json!(250), json!(550)), "{ledger}");
         assert_eq!(ledger["data"][0]["reason"], "from the dashboard");
+    }
+}
+
+both_backends! {
+    async fn a_customer_deleted_at_stripe_keeps_its_ledger_but_takes_no_new_entries(app: TestApp) {
+        let owner = app.user(&unique_email("deleted")).await;
+        let gone = customer(&app, &owner.tenant, "gone@example.com", "Gone", 1_000).await;
+        let (status, _) = balance_tx(&app, &owner, &gone, json!({ "type": "credit", "amount": 100, "currency": "usd", "reason": "before" })).await;
+        assert_eq!(status, StatusCode::CREATED);
+        app.execute(&format!("UPDATE customers SET deleted = 1 WHERE id = '{gone}'")).await;
+        let (status, body) = balance_tx(&app, &owner, &gone, json!({ "type": "debit", "amount": 100, "currency": "usd", "reason": "after" })).await;
+        assert_eq!(error_code(status, &body, StatusCode::UNPROCESSABLE_ENTITY), "customer_deleted");
+        let (_, detail) = app.get(&format!("/api/v1/customers/{gone}"), Some(&owner.token)).await;
+        assert_eq!((detail["deleted"].clone(), detail["balances"].clone()), (json!(true), json!([{ "currency": "usd", "amount": 100 }])));
+    }
+}
+
+both_backends! {
+    async fn the_openapi_document_describes_customers_balances_and_currencies(app: TestApp) {
+        let (status, doc) = app.get("/api/v1/openapi.json", None).await;
+        assert_eq!(status, StatusCode::OK);
+        for (path, methods) in [
+            ("/api/v1/currencies", &["get", "post"][..]),
+            ("/api/v1/customers", &["get"][..]),
+            ("/api/v1/customers/export.csv", &["get"][..]),
+            ("/api/v1/customers/{id}", &["get"][..]),
+            ("/api/v1/customers/{id}/balance-transactions", &["get", "post"][..]),
+        ] {
+            for method in methods {
+                assert!(doc["paths"][path][method].is_object(), "{method} {path} missing");
+            }
+        }
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for name in ["CurrencyOut", "CurrencyIn", "CustomerOut", "CustomerDetailOut", "BalanceTransactionIn", "BalanceTransactionOut"] {
+            assert!(schemas.contains_key(name), "schema {name} missing");
+        }
     }
 }

@@ -113,7 +113,13 @@ async fn attempt(app: &TestApp, team: &Team, caller: &Caller, op: Op, cell: usiz
         }
         Op::LedgerRead => {
             let id = new_customer(app, team).await;
-            let (s, _) = post_keyed(app, &team.founder(), &format!("/api/v1/customers/{id}/balance-transactions"), json!({ "type": "credit", "amount": 100, "currency": "usd", "reason": "seed" })).await;
+            let (s, _) = post_keyed(
+                app,
+                &team.founder(),
+                &format!("/api/v1/customers/{id}/balance-transactions"),
+                json!({ "type": "credit", "amount": 100, "currency": "usd", "reason": "seed" }),
+            )
+            .await;
             assert_eq!(s, StatusCode::CREATED);
             let (s, b) = caller.get(app, &format!("/api/v1/customers/{id}/balance-transactions")).await;
             let ok = b["data"][0]["reason"] == "seed";
@@ -121,15 +127,33 @@ async fn attempt(app: &TestApp, team: &Team, caller: &Caller, op: Op, cell: usiz
         }
         Op::BalanceCredit => {
             let id = new_customer(app, team).await;
-            let (s, b) = post_keyed(app, caller, &format!("/api/v1/customers/{id}/balance-transactions"), json!({ "type": "credit", "amount": 300, "currency": "usd", "reason": "cell" })).await;
+            let (s, b) = post_keyed(
+                app,
+                caller,
+                &format!("/api/v1/customers/{id}/balance-transactions"),
+                json!({ "type": "credit", "amount": 300, "currency": "usd", "reason": "cell" }),
+            )
+            .await;
             let ok = balance_of(app, team, &id).await == json!([{ "currency": "usd", "amount": 300 }]);
             (s, b, ok)
         }
         Op::BalanceDebit => {
             let id = new_customer(app, team).await;
-            let (s, _) = post_keyed(app, &team.founder(), &format!("/api/v1/customers/{id}/balance-transactions"), json!({ "type": "credit", "amount": 500, "currency": "usd", "reason": "seed" })).await;
+            let (s, _) = post_keyed(
+                app,
+                &team.founder(),
+                &format!("/api/v1/customers/{id}/balance-transactions"),
+                json!({ "type": "credit", "amount": 500, "currency": "usd", "reason": "seed" }),
+            )
+            .await;
             assert_eq!(s, StatusCode::CREATED);
-            let (s, b) = post_keyed(app, caller, &format!("/api/v1/customers/{id}/balance-transactions"), json!({ "type": "debit", "amount": 100, "currency": "usd", "reason": "cell" })).await;
+            let (s, b) = post_keyed(
+                app,
+                caller,
+                &format!("/api/v1/customers/{id}/balance-transactions"),
+                json!({ "type": "debit", "amount": 100, "currency": "usd", "reason": "cell" }),
+            )
+            .await;
             let ok = balance_of(app, team, &id).await == json!([{ "currency": "usd", "amount": 400 }]);
             (s, b, ok)
         }

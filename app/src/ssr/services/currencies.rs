@@ -22,10 +22,8 @@ use crate::{
 
 /// The tenant's default currency (from its settings).
 pub async fn default_currency<'e>(ex: impl sqlx::Executor<'e, Database = sqlx::Any>, tenant: &TenantId) -> AppResult<String> {
-    let stored: Option<String> = sqlx::query_scalar("SELECT default_currency FROM tenant_settings WHERE tenant_id = $1")
-        .bind(tenant.as_str())
-        .fetch_optional(ex)
-        .await?;
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT default_currency FROM tenant_settings WHERE tenant_id = $1").bind(tenant.as_str()).fetch_optional(ex).await?;
     Ok(stored.unwrap_or_else(|| "usd".to_owned()))
 }
 
@@ -99,11 +97,8 @@ pub async fn list(state: &AppState, access: &TenantAccess, enabled: Option<bool>
     access.require(Action::BillingRead)?;
     let default = default_currency(&state.db.pool, &access.tenant_id).await?;
     let choices = choices(state, &access.tenant_id).await?;
-    let data = SUPPORTED_CURRENCIES
-        .iter()
-        .map(|c| out(c, &default, choices.get(*c).copied()))
-        .filter(|c| enabled.is_none_or(|want| c.enabled == want))
-        .collect();
+    let data =
+        SUPPORTED_CURRENCIES.iter().map(|c| out(c, &default, choices.get(*c).copied())).filter(|c| enabled.is_none_or(|want| c.enabled == want)).collect();
     Ok(List::new(data, false))
 }
 

@@ -22,7 +22,8 @@ use crate::{
         },
         services::{
             balances::{self, LedgerRow, LEDGER_COLUMNS},
-            customer_activity, payments::csv_field,
+            customer_activity,
+            payments::csv_field,
         },
         time_util::from_ms,
         AppState,
