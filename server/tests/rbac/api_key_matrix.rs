@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::both_backends;
 use crate::helpers::TestApp;
 use crate::matrix::{self, Op, Row, N, Y};
-use crate::support::{assert_error, list_data, Caller, Team, ROLES};
+use crate::support::{assert_error, list_data, Caller, Team};
 
 /// Who may do what with an API key. Written out by hand; today a key of a role may do what a
 /// member of that role may — including managing members and invitations.
@@ -42,19 +42,10 @@ const KEY_PERMISSIONS: &[Row] = &[
     (Op::InvoicesExport,   [Y,    Y,    Y,        Y,      N]),
 ];
 
-async fn key_per_role(app: &TestApp, team: &Team) -> [Caller; 5] {
-    let mut callers = Vec::new();
-    for role in ROLES {
-        let key = team.create_key(app, &format!("{role} key"), role).await;
-        callers.push(Caller::key(format!("{role} key"), &key.secret));
-    }
-    callers.try_into().unwrap()
-}
-
 both_backends! {
     async fn each_api_key_role_may_do_exactly_what_the_table_says(app: TestApp) {
         let team = Team::found(&app, "founder").await;
-        let callers = key_per_role(&app, &team).await;
+        let callers = team.key_per_role(&app).await;
         matrix::check(&app, &team, &callers, KEY_PERMISSIONS).await;
     }
 }
@@ -63,7 +54,7 @@ both_backends! {
     async fn a_key_naming_its_own_tenant_gets_the_same_answers(app: TestApp) {
         // The matrix sends no X-Tenant-Id for keys; naming the key's own tenant changes nothing.
         let team = Team::found(&app, "founder").await;
-        let callers = key_per_role(&app, &team).await.map(|c| c.naming(&team.tenant));
+        let callers = team.key_per_role(&app).await.map(|c| c.naming(&team.tenant));
         matrix::check(&app, &team, &callers, KEY_PERMISSIONS).await;
     }
 }

@@ -197,23 +197,15 @@ async fn check(app: &TestApp, team: &Team, callers: &[Caller; 5]) {
 both_backends! {
     async fn each_member_role_may_change_balances_and_currencies_exactly_as_the_table_says(app: TestApp) {
         let team = Team::found(&app, "founder").await;
-        let mut callers = Vec::new();
-        for role in ROLES {
-            let member = team.add_member(&app, role, role).await;
-            callers.push(Caller::user_in(format!("{role} member"), &member, &team.tenant));
-        }
-        check(&app, &team, &callers.try_into().unwrap()).await;
+        let callers = team.member_per_role(&app).await;
+        check(&app, &team, &callers).await;
     }
 }
 
 both_backends! {
     async fn each_api_key_role_may_change_balances_and_currencies_exactly_as_the_table_says(app: TestApp) {
         let team = Team::found(&app, "founder").await;
-        let mut callers = Vec::new();
-        for role in ROLES {
-            let key = team.create_key(&app, &format!("{role} key"), role).await;
-            callers.push(Caller::key(format!("{role} key"), &key.secret));
-        }
-        check(&app, &team, &callers.try_into().unwrap()).await;
+        let callers = team.key_per_role(&app).await;
+        check(&app, &team, &callers).await;
     }
 }

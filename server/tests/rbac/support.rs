@@ -107,6 +107,26 @@ pub struct Team {
 }
 
 impl Team {
+    /// One member per role, in [`ROLES`] order, each acting in the team's tenant.
+    pub async fn member_per_role(&self, app: &TestApp) -> [Caller; 5] {
+        let mut callers = Vec::new();
+        for role in ROLES {
+            let member = self.add_member(app, role, role).await;
+            callers.push(Caller::user_in(format!("{role} member"), &member, &self.tenant));
+        }
+        callers.try_into().unwrap()
+    }
+
+    /// One API key per role, in [`ROLES`] order.
+    pub async fn key_per_role(&self, app: &TestApp) -> [Caller; 5] {
+        let mut callers = Vec::new();
+        for role in ROLES {
+            let key = self.create_key(app, &format!("{role} key"), role).await;
+            callers.push(Caller::key(format!("{role} key"), &key.secret));
+        }
+        callers.try_into().unwrap()
+    }
+
     pub async fn found(app: &TestApp, tag: &str) -> Team {
         let founder = app.user(&unique_email(tag)).await;
         let tenant = founder.tenant.clone();

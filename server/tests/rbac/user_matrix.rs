@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::both_backends;
 use crate::matrix::{self, Op, Row, N, Y};
-use crate::support::{assert_error, Caller, Team, ROLES};
+use crate::support::{assert_error, Caller, Team};
 
 /// Who may do what as a member. Written out by hand: this is the specification the server is
 /// checked against, deliberately not derived from `Role::can`.
@@ -44,12 +44,7 @@ const MEMBER_PERMISSIONS: &[Row] = &[
 both_backends! {
     async fn each_member_role_may_do_exactly_what_the_table_says(app: TestApp) {
         let team = Team::found(&app, "founder").await;
-        let mut callers = Vec::new();
-        for role in ROLES {
-            let member = team.add_member(&app, role, role).await;
-            callers.push(Caller::user_in(format!("{role} member"), &member, &team.tenant));
-        }
-        let callers: [Caller; 5] = callers.try_into().unwrap();
+        let callers = team.member_per_role(&app).await;
         matrix::check(&app, &team, &callers, MEMBER_PERMISSIONS).await;
     }
 }
