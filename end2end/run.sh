@@ -12,6 +12,10 @@ BIN="$CARGO_TARGET_DIR/debug/paybus"
 [ -d end2end/node_modules ] || (cd end2end && npm ci --no-audit --no-fund)
 
 DATA_DIR="$(mktemp -d)"
+# Screenshots, axe reports, the visits log and the route coverage report of this run.
+export PAYBUS_E2E_ARTIFACTS="$PWD/end2end/artifacts"
+rm -rf "$PAYBUS_E2E_ARTIFACTS"
+mkdir -p "$PAYBUS_E2E_ARTIFACTS"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 LOG="$DATA_DIR/paybus.log"
 SERVER_PID=""
@@ -35,8 +39,26 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 
-if ! PAYBUS_E2E_URL="http://127.0.0.1:$PORT" node --test end2end/tests/; then
+# The tests run `paybus stripe trigger` against the server with the same platform secret.
+export PAYBUS_BIN="$BIN" PAYBUS_E2E_URL="http://127.0.0.1:$PORT"
+# One test file at a time: they share the server and its demo tenant.
+# PAYBUS_E2E_ONLY=journey (a file name without .test.mjs) runs one file, without the route
+# coverage check.
+if [ -n "${PAYBUS_E2E_ONLY:-}" ]; then
+  TESTS=(end2end/tests/"$PAYBUS_E2E_ONLY".test.mjs)
+else
+  TESTS=(end2end/tests/*.test.mjs)
+fi
+if ! node --test --test-concurrency=1 "${TESTS[@]}"; then
   echo "end2end: failed; the server's log follows" >&2
   tail -n 100 "$LOG" >&2
+  cp "$LOG" "$PAYBUS_E2E_ARTIFACTS/paybus.log"
   exit 1
 fi
+cp "$LOG" "$PAYBUS_E2E_ARTIFACTS/paybus.log"
+
+# After every test file: each route of the router was visited by at least one of them.
+if [ -z "${PAYBUS_E2E_ONLY:-}" ]; then
+  node end2end/route_coverage.mjs "$PAYBUS_E2E_ARTIFACTS/visits.log"
+fi
+echo "end2end: passed; screenshots and reports are in end2end/artifacts/"

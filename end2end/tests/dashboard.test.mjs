@@ -4,70 +4,25 @@
 // Started by end2end/run.sh, which serves a fresh paybus and sets PAYBUS_E2E_URL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createHmac } from 'node:crypto';
-import { chromium } from 'playwright-core';
-
-const BASE = process.env.PAYBUS_E2E_URL ?? 'http://127.0.0.1:3000';
-const CHROMIUM = process.env.PAYBUS_E2E_CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'screenshots');
-const PASSWORD = 'correct horse battery staple';
-const WEBHOOK_SECRET = process.env.PAYBUS_E2E_WEBHOOK_SECRET ?? 'whsec_e2e';
-
-/** Posts a Stripe event to /webhook, signed the way Stripe signs it. */
-async function stripeEvent(type, object) {
-  const created = Math.floor(Date.now() / 1000);
-  const body = JSON.stringify({
-    id: `evt_e2e${Math.random().toString(36).slice(2)}`, object: 'event', type, created,
-    api_version: '2025-03-31.basil', livemode: false, data: { object },
-  });
-  const signature = createHmac('sha256', WEBHOOK_SECRET).update(`${created}.${body}`).digest('hex');
-  const response = await fetch(`${BASE}/webhook`, {
-    method: 'POST', body, headers: { 'content-type': 'application/json', 'stripe-signature': `t=${created},v1=${signature}` },
-  });
-  assert.equal(response.status, 200, await response.text());
-}
+import { BASE, PASSWORD, Tab, launch, stripeEvent } from '../support.mjs';
 
 let browser;
+let tab;
 let page;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  browser = await launch();
+  tab = await Tab.open(browser);
+  page = tab.page;
 });
 
 after(async () => {
   await browser?.close();
 });
 
-/** Loads a path and waits until the wasm bundle has hydrated it. */
-async function visit(path) {
-  try {
-    await page.goto(BASE + path);
-  } catch (error) {
-    // A reload the page started itself (after a tenant switch) can interrupt this navigation;
-    // going there again is what a person would do.
-    if (!/interrupted by another navigation|ERR_ABORTED/.test(String(error))) throw error;
-    await page.goto(BASE + path);
-  }
-  await hydrated();
-}
-
-async function hydrated() {
-  await page.waitForSelector('body[data-hydrated="true"]');
-}
-
-async function activeTenant() {
-  return (await page.textContent('[data-testid="active-tenant"]')).trim();
-}
+const visit = (path) => tab.visit(path);
+const hydrated = () => tab.hydrated();
+const activeTenant = () => tab.activeTenant();
 
 test('a merchant signs up, logs in, switches tenant and creates an API key shown once', async () => {
   const email = `e2e-${Date.now()}@example.com`;
@@ -138,8 +93,7 @@ test('a merchant signs up, logs in, switches tenant and creates an API key shown
   assert.ok(row.includes(secret.slice(-4)), 'the table shows the last four characters');
   assert.ok(!row.includes(secret), 'the table never shows the whole key');
 
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, 'api-keys.png'), fullPage: true });
+  await tab.screenshot('dashboard-api-keys');
 
   // The key works against the API, in the tenant it was created in.
   const response = await fetch(`${BASE}/api/v1/tenant`, { headers: { authorization: `Bearer ${secret}` } });
@@ -158,13 +112,13 @@ test('a merchant signs up, logs in, switches tenant and creates an API key shown
   await page.waitForURL(/\/events\/evt_/);
   await page.waitForSelector('#event-deliveries');
   assert.match(await page.textContent('main'), /api_key\.created/);
-  await page.screenshot({ path: join(SCREENSHOTS, 'event.png'), fullPage: true });
+  await tab.screenshot('dashboard-event');
 
   // The bus stats page draws its charts on the server.
   await visit('/bus');
   await page.waitForSelector('#bus-stats svg[data-chart="events"]');
   assert.ok(await page.$('svg[data-chart="backlog"]'));
-  await page.screenshot({ path: join(SCREENSHOTS, 'event-bus.png'), fullPage: true });
+  await tab.screenshot('dashboard-event-bus');
 
   // Stripe tells us about a payment, a partial refund and a dispute; the ledger pages show it.
   const tenant = (await (await fetch(`${BASE}/api/v1/tenant`, { headers: { authorization: `Bearer ${secret}` } })).json()).id;
@@ -183,5 +137,5 @@ test('a merchant signs up, logs in, switches tenant and creates an API key shown
   for (const step of ['Payment created', 'Payment succeeded', 'Refund created']) {
     assert.ok(timeline.includes(step), `${step} missing from the timeline: ${timeline}`);
   }
-  await page.screenshot({ path: join(SCREENSHOTS, 'payment.png'), fullPage: true });
+  await tab.screenshot('dashboard-payment');
 });

@@ -5,66 +5,29 @@
 // Started by end2end/run.sh (which allows loopback targets for these local receivers).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { chromium } from 'playwright-core';
-
-const BASE = process.env.PAYBUS_E2E_URL ?? 'http://127.0.0.1:3000';
-const CHROMIUM = process.env.PAYBUS_E2E_CHROMIUM ?? '/usr/bin/chromium';
+import { Tab, launch, receiver as startReceiver } from '../support.mjs';
 
 let browser;
+let tab;
 let page;
 let receiver;
-const received = [];
 
 before(async () => {
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => { body += chunk; });
-    req.on('end', () => {
-      received.push({ path: req.url, headers: req.headers, body });
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
-    });
-  });
-  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  receiver = await startReceiver();
+  browser = await launch();
+  tab = await Tab.open(browser);
+  page = tab.page;
 });
 
 after(async () => {
   await browser?.close();
-  receiver?.close();
+  await receiver?.close();
 });
 
-const receiverUrl = (path) => `http://127.0.0.1:${receiver.address().port}${path}`;
-
-async function visit(path) {
-  await page.goto(BASE + path);
-  await page.waitForSelector('body[data-hydrated="true"]');
-}
-
-async function waitFor(predicate, what) {
-  for (let i = 0; i < 80; i++) {
-    const hit = received.find(predicate);
-    if (hit) return hit;
-    await page.waitForTimeout(250);
-  }
-  throw new Error(`nothing received: ${what}; got ${JSON.stringify(received.map((r) => r.path))}`);
-}
-
-async function login() {
-  await visit('/login');
-  await page.fill('#login-email', 'demo@paybus.dev');
-  await page.fill('#login-password', 'paybus-demo-password');
-  await page.click('#login-form button[type=submit]');
-  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
-}
+const receiverUrl = (path) => receiver.url(path);
+const waitFor = (predicate, what) => receiver.waitFor(predicate, what);
+const login = () => tab.login();
+const visit = (path) => tab.visit(path);
 
 test('a merchant configures chat alerts on the plugins page and their test message arrives', async () => {
   await login();

@@ -10,7 +10,8 @@
 //! another database (use a disposable one: the bench creates a user).
 //!
 //! `paybus bench bus` measures the event bus instead (see [`crate::bench_bus`]); `paybus bench
-//! fanout` outbound webhooks (see [`crate::bench_fanout`]).
+//! fanout` outbound webhooks (see [`crate::bench_fanout`]); `paybus bench ssr` the payments page
+//! rendered over a large ledger (see [`crate::bench_ssr`]).
 
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,8 @@ pub enum BenchSuite {
     Webhook(crate::bench_webhook::WebhookBenchArgs),
     /// Outbound webhooks: N events fanned out, signed, to 10 local receivers.
     Fanout(crate::bench_fanout::FanoutBenchArgs),
+    /// Server-side rendering of the payments page over a large ledger (p50 / p99).
+    Ssr(crate::bench_ssr::SsrBenchArgs),
 }
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -66,6 +69,7 @@ pub async fn run(args: BenchArgs, base: &Config) -> Result<(), Box<dyn std::erro
         Some(BenchSuite::Bus(bus)) => return crate::bench_bus::run(bus).await,
         Some(BenchSuite::Webhook(webhook)) => return crate::bench_webhook::run(webhook).await,
         Some(BenchSuite::Fanout(fanout)) => return crate::bench_fanout::run(fanout).await,
+        Some(BenchSuite::Ssr(ssr)) => return crate::bench_ssr::run(ssr).await,
         None => {}
     }
     let dir = std::env::temp_dir().join(format!("paybus-bench-{}", std::process::id()));

@@ -71,8 +71,13 @@ pub enum UserCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum DemoCommand {
-    /// Create (or reset) the demo login and tenants.
-    Seed,
+    /// Re-create the demo: the login, and the demo tenants with a month of realistic data
+    /// (the previous demo tenants are removed first; other tenants are never touched).
+    Seed {
+        /// Seed even though the database holds users or tenants that are not demo data.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,10 +137,19 @@ pub async fn run(cli: Cli, mut config: Config) -> Result<(), CliError> {
             let state = startup::build_state(config).await?;
             Ok(crate::cli_bus::events(&state, command).await?)
         }
-        Command::Demo(DemoCommand::Seed) => {
+        Command::Demo(DemoCommand::Seed { force }) => {
             let state = startup::build_state(config).await?;
-            let login = services::demo::ensure(&state).await?;
-            println!("demo login: {} / {}", login.email, login.password);
+            if let Some(found) = services::demo::non_demo_data(&state.db).await? {
+                if !force {
+                    return Err(CliError::Input(crate::demo_ledger::refusal(&found)));
+                }
+                println!("demo: --force: the database also holds {found}; only the demo tenants are replaced");
+            }
+            let summary = crate::demo_ledger::seed(&state).await?;
+            for line in summary.lines() {
+                println!("{line}");
+            }
+            println!("demo login: {} / {}", services::demo::DEMO_EMAIL, services::demo::DEMO_PASSWORD);
             Ok(())
         }
     }
@@ -166,14 +180,26 @@ async fn serve(mut config: Config) -> Result<(), CliError> {
         println!("stripe: no STRIPE_SECRET_KEY, so the demo uses the built-in Stripe mock at {}", mock.base);
     }
     if demo {
-        let login = services::demo::ensure(app.state()).await?;
-        let payments = crate::demo_ledger::seed(app.state()).await?;
+        // Seeded once into an empty database; kept across restarts; never mixed into real data.
+        match crate::demo_ledger::plan(&app.state().db).await? {
+            crate::demo_ledger::Plan::Seed => {
+                let summary = crate::demo_ledger::seed(app.state()).await?;
+                for line in summary.lines() {
+                    println!("{line}");
+                }
+                println!("demo login: {} / {}", services::demo::DEMO_EMAIL, services::demo::DEMO_PASSWORD);
+            }
+            crate::demo_ledger::Plan::Keep => {
+                let login = services::demo::ensure(app.state()).await?;
+                println!("demo: the demo tenants are already seeded (kept; `paybus demo seed` re-creates them)");
+                println!("demo login: {} / {}", login.email, login.password);
+            }
+            crate::demo_ledger::Plan::Refuse(found) => {
+                println!("demo: not seeding: the database holds {found}; demo data is only created in an empty database (`paybus demo seed --force` adds it anyway)");
+            }
+        }
         if let Some(mock) = &mock {
             crate::demo_ledger::register_with_mock(app.state(), mock).await?;
-        }
-        println!("demo login: {} / {}", login.email, login.password);
-        if payments > 0 {
-            println!("demo: {payments} payments ingested for Demo Store (through the webhook code path)");
         }
     }
     if services::mailbox::enabled(app.state()) {

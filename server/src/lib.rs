@@ -6,6 +6,7 @@ pub mod background;
 pub mod bench;
 pub mod bench_bus;
 pub mod bench_fanout;
+pub mod bench_ssr;
 pub mod bench_webhook;
 pub mod cli;
 pub mod cli_bus;

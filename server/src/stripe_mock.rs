@@ -162,6 +162,19 @@ impl StripeMock {
         self.inner.lock().unwrap().intents.insert(id.to_owned(), intent);
     }
 
+    /// A connected account Stripe knows about, onboarded (charges and payouts enabled).
+    pub fn add_onboarded_account(&self, id: &str, tenant: &str) {
+        let mut account = self.objects["account"].clone();
+        account["id"] = json!(id);
+        account["type"] = json!("express");
+        account["charges_enabled"] = json!(true);
+        account["payouts_enabled"] = json!(true);
+        account["details_submitted"] = json!(true);
+        account["requirements"]["currently_due"] = json!([]);
+        account["metadata"] = json!({ "paybus_tenant": tenant });
+        self.inner.lock().unwrap().accounts.insert(id.to_owned(), account);
+    }
+
     /// Flips the account's capabilities, as finishing onboarding would.
     pub fn complete_onboarding(&self, account: &str) {
         let updated = {

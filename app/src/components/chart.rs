@@ -17,12 +17,13 @@ pub const PALETTE: usize = 8;
 
 // The drawing, in viewBox units: a plot area with room on the left for the value axis and below
 // for the time axis.
+// The top and bottom margins fit the labels also at the larger type narrow screens use (CSS).
 const WIDTH: f64 = 800.0;
-const HEIGHT: f64 = 180.0;
+const HEIGHT: f64 = 196.0;
 const LEFT: f64 = 44.0;
 const RIGHT: f64 = 10.0;
-const TOP: f64 = 12.0;
-const BASELINE: f64 = HEIGHT - 24.0;
+const TOP: f64 = 30.0;
+const BASELINE: f64 = HEIGHT - 32.0;
 const PLOT_WIDTH: f64 = WIDTH - LEFT - RIGHT;
 const PLOT_HEIGHT: f64 = BASELINE - TOP;
 
@@ -288,7 +289,8 @@ fn ChartFrame(
                 // The top of the value axis is the largest value; an empty chart has none.
                 {(max > 0).then(|| view! {
                     <line class="grid" x1=left.clone() y1=num(TOP) x2=right.clone() y2=num(TOP)/>
-                    <text class="tick" x=num(LEFT - 6.0) y=num(TOP + 4.0) text-anchor="end">{max_label.clone()}</text>
+                    // Inside the plot, above its line: a long amount never runs off the left edge.
+                    <text class="tick" x=num(LEFT + 4.0) y=num(TOP - 6.0) text-anchor="start">{max_label.clone()}</text>
                 })}
                 <text class="tick" x=num(LEFT - 6.0) y=num(BASELINE) text-anchor="end">"0"</text>
                 <text class="tick" x=left y=label_y.clone() text-anchor="start">{first}</text>
@@ -305,6 +307,76 @@ fn ChartFrame(
                     }).collect_view()}
                 </ul>
             })}
+        </figure>
+    }
+}
+
+
+/// One bar of a [`BarListChart`]: a named count, drawn in the palette colour `series`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    pub label: String,
+    pub value: u64,
+    pub series: usize,
+}
+
+// A bar list's rows, in viewBox units: the label and value on one line, the bar below them.
+const ROW: f64 = 50.0;
+const ROW_LABEL: f64 = 22.0;
+const ROW_BAR_TOP: f64 = 28.0;
+const ROW_BAR: f64 = 14.0;
+
+/// How long each bar is, in viewBox units: the largest fills the width, a non-zero value is at
+/// least visible, zero is nothing.
+fn bar_lengths(bars: &[Bar]) -> Vec<f64> {
+    let max = bars.iter().map(|b| b.value).max().unwrap_or(0);
+    bars.iter()
+        .map(|b| match (b.value, max) {
+            (0, _) | (_, 0) => 0.0,
+            (v, max) => (v as f64 / max as f64 * WIDTH).max(3.0),
+        })
+        .collect()
+}
+
+/// Counts by category (payments by status), one labelled horizontal bar each, largest first as
+/// given. Also readable as text: every row says its label and value.
+#[component]
+pub fn BarListChart(kind: &'static str, title: String, unit: &'static str, bars: Vec<Bar>) -> impl IntoView {
+    let total: u64 = bars.iter().map(|b| b.value).sum();
+    let description = if total == 0 {
+        format!("{title}: no {unit}")
+    } else {
+        let parts = bars.iter().map(|b| format!("{} {}", b.label, b.value)).collect::<Vec<_>>().join(", ");
+        format!("{title}: {total} {unit}; {parts}")
+    };
+    let height = (bars.len().max(1) as f64) * ROW;
+    let lengths = bar_lengths(&bars);
+    let rows = bars
+        .into_iter()
+        .zip(lengths)
+        .enumerate()
+        .map(|(i, (bar, length))| {
+            let y = i as f64 * ROW;
+            let share = if total == 0 { 0.0 } else { bar.value as f64 / total as f64 * 100.0 };
+            let tip = format!("{}: {} ({share:.0} %)", bar.label, bar.value);
+            view! {
+                <g class="bar-row">
+                    <text class="bar-label" x="0" y=num(y + ROW_LABEL)>{bar.label.clone()}</text>
+                    <text class="bar-value" x=num(WIDTH) y=num(y + ROW_LABEL) text-anchor="end">{format!("{} · {share:.0} %", bar.value)}</text>
+                    <rect class="track" x="0" y=num(y + ROW_BAR_TOP) width=num(WIDTH) height=num(ROW_BAR) rx="3"/>
+                    <rect class=format!("bar series-{}", bar.series % PALETTE) x="0" y=num(y + ROW_BAR_TOP) width=num(length) height=num(ROW_BAR) rx="3">
+                        <title>{tip}</title>
+                    </rect>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <figcaption>{title}</figcaption>
+            <svg data-chart=kind role="img" aria-label=description viewBox=format!("0 0 {WIDTH} {}", num(height)) class="chart-svg bar-list">
+                {rows}
+            </svg>
         </figure>
     }
 }
@@ -364,6 +436,15 @@ mod tests {
         let data = TimeSeries::per_day(days, vec![]);
         assert_eq!(data.slot_label(), "day");
         assert_eq!(data.ends(), ("01-01".to_string(), "01-30".to_string()));
+    }
+
+    #[test]
+    fn bar_lengths_are_relative_to_the_largest_and_small_ones_stay_visible() {
+        let bar = |value| Bar { label: "x".into(), value, series: 0 };
+        assert_eq!(bar_lengths(&[bar(50), bar(100), bar(0)]), vec![WIDTH / 2.0, WIDTH, 0.0]);
+        assert_eq!(bar_lengths(&[bar(1), bar(10_000)]), vec![3.0, WIDTH]);
+        assert_eq!(bar_lengths(&[bar(0), bar(0)]), vec![0.0, 0.0]);
+        assert!(bar_lengths(&[]).is_empty());
     }
 
     #[test]

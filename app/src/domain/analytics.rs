@@ -64,6 +64,21 @@ pub struct AnalyticsSummaryOut {
     pub disputes_count: i64,
 }
 
+/// How many of the window's payments are in one status now.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StatusCountOut {
+    pub status: String,
+    pub count: i64,
+}
+
+/// Disputes still open (waiting on the merchant's evidence or on the bank), in one currency.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OpenDisputesOut {
+    pub currency: String,
+    pub count: i64,
+    pub amount: i64,
+}
+
 /// What the overview page draws: the summary and the days of its window.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct AnalyticsOverviewOut {
@@ -71,6 +86,33 @@ pub struct AnalyticsOverviewOut {
     /// Every day of the window, oldest first (`2026-10-25` …), including days without data.
     pub days: Vec<String>,
     pub daily: Vec<AnalyticsDayOut>,
+    /// Payments created in the window by their status now, most first.
+    #[serde(default)]
+    pub by_status: Vec<StatusCountOut>,
+    /// Every dispute still open, whenever it was opened, per currency.
+    #[serde(default)]
+    pub open_disputes: Vec<OpenDisputesOut>,
+}
+
+/// The dispute statuses that still wait on someone (Stripe's `needs_response`, `under_review`
+/// and their `warning_` inquiries).
+pub const OPEN_DISPUTE_STATUSES: [&str; 4] = ["needs_response", "under_review", "warning_needs_response", "warning_under_review"];
+
+impl AnalyticsOverviewOut {
+    /// Nothing to show: no payment in the window, nothing counted, no open dispute.
+    pub fn is_empty(&self) -> bool {
+        self.summary.is_empty() && self.by_status.iter().all(|s| s.count == 0) && self.open_disputes.is_empty()
+    }
+
+    /// Open disputes over every currency.
+    pub fn open_disputes_count(&self) -> i64 {
+        self.open_disputes.iter().map(|d| d.count).sum()
+    }
+
+    /// Payments created in the window, whatever their status.
+    pub fn payments_created(&self) -> i64 {
+        self.by_status.iter().map(|s| s.count).sum()
+    }
 }
 
 impl AnalyticsSummaryOut {
@@ -94,4 +136,26 @@ pub fn parse_day(raw: &str) -> Option<time::Date> {
 /// The day's `YYYY-MM-DD`.
 pub fn day_string(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overview_is_empty_only_without_payments_counts_or_open_disputes() {
+        let mut o = AnalyticsOverviewOut::default();
+        assert!(o.is_empty());
+        o.by_status = vec![StatusCountOut { status: "failed".into(), count: 0 }];
+        assert!(o.is_empty());
+        o.by_status = vec![StatusCountOut { status: "succeeded".into(), count: 3 }, StatusCountOut { status: "failed".into(), count: 1 }];
+        assert!(!o.is_empty());
+        assert_eq!(o.payments_created(), 4);
+        let disputes_only = AnalyticsOverviewOut {
+            open_disputes: vec![OpenDisputesOut { currency: "usd".into(), count: 2, amount: 5000 }, OpenDisputesOut { currency: "eur".into(), count: 1, amount: 900 }],
+            ..Default::default()
+        };
+        assert!(!disputes_only.is_empty());
+        assert_eq!(disputes_only.open_disputes_count(), 3);
+    }
 }

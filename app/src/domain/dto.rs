@@ -57,6 +57,9 @@ pub struct TenantOut {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime))]
     pub created_at: OffsetDateTime,
+    /// Demo data (seeded by `paybus demo seed` or `serve --demo`), not a real merchant's.
+    #[serde(default)]
+    pub is_demo: bool,
 }
 
 /// The signed-in principal and where it stands.

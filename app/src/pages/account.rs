@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    components::{ActionError, ErrorNote},
+    components::{ActionError, EmptyState, ErrorNote, Loading},
     server_fns::account::{dev_mailbox, Login, ResendVerification, Signup, VerifyEmailCode},
 };
 
@@ -42,10 +42,10 @@ pub fn SignupPage() -> impl IntoView {
                 <label for="signup-email">"Email"</label>
                 <input id="signup-email" type="email" name="email" autocomplete="email" required/>
                 <label for="signup-password">"Password"</label>
-                <input id="signup-password" type="password" name="password" autocomplete="new-password" minlength="10" required/>
-                <p class="hint">"At least 10 characters; a passphrase is best."</p>
+                <input id="signup-password" type="password" name="password" autocomplete="new-password" minlength="10" required aria-describedby="signup-password-hint"/>
+                <p class="hint" id="signup-password-hint">"At least 10 characters; a passphrase is best."</p>
                 <label for="signup-tenant">"Workspace name (optional)"</label>
-                <input id="signup-tenant" type="text" name="tenant_name" maxlength="100" placeholder="Acme Store"/>
+                <input id="signup-tenant" type="text" name="tenant_name" maxlength="100" placeholder="Acme Store" autocomplete="organization"/>
                 <button type="submit">"Sign up"</button>
                 <ActionError value=signup.value()/>
             </ActionForm>
@@ -70,9 +70,11 @@ pub fn VerifyCodePage() -> impl IntoView {
             <p>"We sent a six-digit code and a link to your address. Enter the code here, or open the link."</p>
             <ActionForm action=verify attr:class="card form" attr:id="verify-form">
                 <label for="verify-email">"Email"</label>
-                <input id="verify-email" type="email" name="email" value=email required/>
+                <input id="verify-email" type="email" name="email" value=email autocomplete="email" required/>
                 <label for="verify-code">"Code"</label>
-                <input id="verify-code" type="text" name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required/>
+                <input id="verify-code" type="text" name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required
+                    title="The six digits from the email" aria-describedby="verify-code-hint"/>
+                <p class="hint" id="verify-code-hint">"Six digits, from the email we sent."</p>
                 <button type="submit">"Verify"</button>
                 <ActionError value=verify.value()/>
             </ActionForm>
@@ -96,10 +98,13 @@ pub fn DevMailPage() -> impl IntoView {
         <main class="page">
             <h1>"Development mailbox"</h1>
             <p class="hint">"The development mail transport sends nothing: every message paybus would have emailed is kept here."</p>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <p><a href="/login">"← Log in"</a>" · "<a href="/signup">"Sign up"</a></p>
+            <Suspense fallback=|| view! { <Loading label="Loading messages…"/> }>
                 {move || Suspend::new(async move {
                     match mail.await {
-                        Ok(messages) if messages.is_empty() => view! { <p class="empty">"No messages yet."</p> }.into_any(),
+                        Ok(messages) if messages.is_empty() => view! {
+                            <EmptyState title="No messages yet." hint="Sign-up codes, invitations and notifications land here in development instead of being emailed."/>
+                        }.into_any(),
                         Ok(messages) => messages
                             .into_iter()
                             .map(|m| view! {

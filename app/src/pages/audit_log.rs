@@ -5,8 +5,9 @@
 use leptos::prelude::*;
 use leptos_router::{hooks::use_query_map, params::ParamsMap};
 
+use super::ops_ui::TableWrap;
 use crate::{
-    components::ErrorNote,
+    components::{EmptyState, ErrorNote, Loading},
     domain::audit_log::{day_bound, AuditLogEntryOut},
     server_fns::audit_log::audit_log_entries,
 };
@@ -123,16 +124,24 @@ pub fn AuditLogPage() -> impl IntoView {
             {move || (!filters.get().is_empty()).then(|| view! { <a href="/audit-log" id="audit-log-clear">"Clear"</a> })}
             <a href=move || filters.get().export_href() id="audit-log-export">"Export CSV"</a>
         </form>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <Loading label="Loading the audit trail…"/> }>
             {move || Suspend::new(async move {
                 match entries.await {
                     (f, Ok(list)) if list.data.is_empty() => {
-                        let message = if f.is_empty() && f.starting_after.is_none() {
-                            "Nothing recorded yet. Actions in this tenant (payments, refunds, API keys, members, settings) appear here as they happen."
+                        let state = if f.is_empty() && f.starting_after.is_none() {
+                            view! {
+                                <EmptyState title="Nothing recorded yet." hint="Actions in this tenant (payments, refunds, API keys, members, settings) appear here as they happen, once the audit-log plugin is on.">
+                                    <a href="/plugins">"Check the plugins"</a>
+                                </EmptyState>
+                            }.into_any()
                         } else {
-                            "No entries match this search."
+                            view! {
+                                <EmptyState title="No entries match this search." hint="Try fewer words, a wider date range, or a pattern such as payment.*.">
+                                    <a href="/audit-log">"Clear the search"</a>
+                                </EmptyState>
+                            }.into_any()
                         };
-                        view! { <p class="empty" id="audit-log-empty">{message}</p> }.into_any()
+                        view! { <div id="audit-log-empty">{state}</div> }.into_any()
                     }
                     (f, Ok(list)) => {
                         let next = list.has_more.then(|| list.data.last().map(|e| f.href(&e.id))).flatten();
@@ -152,6 +161,7 @@ pub fn AuditLogPage() -> impl IntoView {
 #[component]
 fn AuditTable(entries: Vec<AuditLogEntryOut>) -> impl IntoView {
     view! {
+        <TableWrap label="Audit trail">
         <table class="table" id="audit-log-table">
             <thead><tr><th>"When"</th><th>"What"</th><th>"Event"</th><th>"By"</th><th>"From"</th><th>"Object"</th></tr></thead>
             <tbody>
@@ -183,6 +193,7 @@ fn AuditTable(entries: Vec<AuditLogEntryOut>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        </TableWrap>
     }
 }
 

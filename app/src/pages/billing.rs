@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::{components::Form, hooks::use_query_map, params::ParamsMap};
 
 use crate::{
-    components::{ErrorNote, MeResource},
+    components::{EmptyState, ErrorNote, Loading, MeResource, TableWrap},
     domain::{
         billing::{InvoiceOut, SubscriptionOut, INVOICE_STATUSES, SUBSCRIPTION_STATUSES},
         Action,
@@ -30,7 +30,7 @@ fn format_money(amount: i64, currency: &str) -> String {
     format!("{sign}{}.{:02} {code}", abs / 100, abs % 100)
 }
 
-const LOADING: fn() -> AnyView = || view! { <p class="loading">"Loading…"</p> }.into_any();
+const LOADING: fn() -> AnyView = || view! { <Loading/> }.into_any();
 
 #[component]
 fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
@@ -148,7 +148,12 @@ pub fn SubscriptionsPage() -> impl IntoView {
         <Transition fallback=LOADING>
             {move || Suspend::new(async move {
                 match page.await {
-                    (_, Ok(list)) if list.data.is_empty() => view! { <p class="empty">"No subscriptions match this filter."</p> }.into_any(),
+                    (f, Ok(list)) if list.data.is_empty() => view! {
+                        <EmptyState
+                            title=if f.status.is_some() { "No subscriptions with this status" } else { "No subscriptions yet" }
+                            hint="Subscriptions you create in Stripe are mirrored here as its webhooks arrive."
+                        />
+                    }.into_any(),
                     (f, Ok(list)) => {
                         let pager = f.pager("/subscriptions", list.has_more, list.data.last().map(|s| s.id.as_str()), "subscriptions-next");
                         view! { <SubscriptionsTable subscriptions=list.data/>{pager} }.into_any()
@@ -187,10 +192,10 @@ fn SubscriptionsTable(subscriptions: Vec<SubscriptionOut>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="table" id="subscriptions-table">
+        <TableWrap label="Subscriptions"><table class="table" id="subscriptions-table">
             <thead><tr><th>"Created (UTC)"</th><th>"Status"</th><th>"Customer"</th><th>"Plan"</th><th class="num">"Price"</th><th>"Period ends"</th><th>"Id"</th></tr></thead>
             <tbody>{rows}</tbody>
-        </table>
+        </table></TableWrap>
     }
 }
 
@@ -210,7 +215,12 @@ pub fn InvoicesPage() -> impl IntoView {
         <Transition fallback=LOADING>
             {move || Suspend::new(async move {
                 match page.await {
-                    (_, Ok(list)) if list.data.is_empty() => view! { <p class="empty">"No invoices match this filter."</p> }.into_any(),
+                    (f, Ok(list)) if list.data.is_empty() => view! {
+                        <EmptyState
+                            title=if f.status.is_some() { "No invoices with this status" } else { "No invoices yet" }
+                            hint="Invoices Stripe issues (for subscriptions or one-off) are mirrored here as its webhooks arrive."
+                        />
+                    }.into_any(),
                     (f, Ok(list)) => {
                         let pager = f.pager("/invoices", list.has_more, list.data.last().map(|i| i.id.as_str()), "invoices-next");
                         view! { <InvoicesTable invoices=list.data/>{pager} }.into_any()
@@ -238,7 +248,7 @@ fn InvoicesTable(invoices: Vec<InvoiceOut>) -> impl IntoView {
                     <td>{i.customer_email.clone().unwrap_or_else(|| "—".into())}</td>
                     <td class="num">{format_money(i.amount_due, &i.currency)}</td>
                     <td class="num">{format_money(i.amount_remaining, &i.currency)}</td>
-                    <td class="num"><a href=format!("/invoices/{}/tax", i.id) title="Tax breakdown">{format_money(i.tax, &i.currency)}</a></td>
+                    <td class="num"><a href=format!("/invoices/{}/tax", i.id) title="Tax breakdown" aria-label=format!("Tax {}: breakdown", format_money(i.tax, &i.currency))>{format_money(i.tax, &i.currency)}</a></td>
                     <td>{day(&i.due_date)}</td>
                     <td>{i.payment_id.clone().map(|p| view! { <a href=format!("/payments/{p}") class="mono">{p.clone()}</a> })}</td>
                 </tr>
@@ -246,10 +256,10 @@ fn InvoicesTable(invoices: Vec<InvoiceOut>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="table" id="invoices-table">
+        <TableWrap label="Invoices"><table class="table" id="invoices-table">
             <thead><tr><th>"Created (UTC)"</th><th>"Number"</th><th>"Status"</th><th>"Customer"</th><th class="num">"Due"</th><th class="num">"Remaining"</th><th class="num">"Tax"</th><th>"Due date"</th><th>"Payment"</th></tr></thead>
             <tbody>{rows}</tbody>
-        </table>
+        </table></TableWrap>
     }
 }
 

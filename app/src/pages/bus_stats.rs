@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::{components::Form, hooks::use_query_map};
 
+use super::ops_ui::TableWrap;
 use crate::{
-    components::{AreaChart, ErrorNote, Fold, Series, StackedBarChart, TimeSeries, PALETTE},
+    components::{AreaChart, EmptyState, ErrorNote, Fold, Loading, Series, StackedBarChart, TimeSeries, PALETTE},
     domain::events::views::{BusStatsOut, ListenerStats, TypeCount},
     server_fns::events::bus_stats,
 };
@@ -25,8 +26,9 @@ pub fn BusStatsPage() -> impl IntoView {
 
     view! {
         <h1>"Event bus"</h1>
+        <p class="hint">"How the bus is doing: events emitted, each listener's deliveries and latency, and what is waiting or dead."</p>
         <WindowForm window/>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <Loading label="Loading statistics…"/> }>
             {move || Suspend::new(async move {
                 match stats.await {
                     Ok(stats) => view! { <Stats stats/> }.into_any(),
@@ -93,6 +95,7 @@ fn Stats(stats: BusStatsOut) -> impl IntoView {
                 <section class="card stat" class:alert={stats.dead > 0}>
                     <h2>"Dead"</h2>
                     <p class="value" data-testid="dead">{stats.dead}</p>
+                    {(stats.dead > 0).then(|| view! { <p class="meta"><a href="/events?status=dead" id="dead-letters-link">"See the dead letters"</a></p> })}
                 </section>
             </div>
             <div class="charts">
@@ -145,10 +148,16 @@ fn single_series(stats: &BusStatsOut, name: &str, value: impl Fn(&crate::domain:
 #[component]
 fn EmittedTable(mut emitted: Vec<TypeCount>) -> impl IntoView {
     if emitted.is_empty() {
-        return view! { <p class="empty">"No events in this window."</p> }.into_any();
+        return view! {
+            <EmptyState title="No events in this window." hint="Choose a longer window, or look at all events.">
+                <a href="/events">"Open the events explorer"</a>
+            </EmptyState>
+        }
+        .into_any();
     }
     emitted.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.event_type.cmp(&b.event_type)));
     view! {
+        <TableWrap label="Emitted events">
         <table class="table" id="emitted-table">
             <thead><tr><th>"Type"</th><th class="num">"Events"</th></tr></thead>
             <tbody>
@@ -158,6 +167,7 @@ fn EmittedTable(mut emitted: Vec<TypeCount>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        </TableWrap>
     }
     .into_any()
 }
@@ -165,9 +175,13 @@ fn EmittedTable(mut emitted: Vec<TypeCount>) -> impl IntoView {
 #[component]
 fn ListenersTable(listeners: Vec<ListenerStats>) -> impl IntoView {
     if listeners.is_empty() {
-        return view! { <p class="empty">"No deliveries in this window."</p> }.into_any();
+        return view! {
+            <EmptyState title="No deliveries in this window." hint="Listeners (plugins, rules, webhook endpoints) receive the events they subscribe to; none did in this window."/>
+        }
+        .into_any();
     }
     view! {
+        <TableWrap label="Listeners">
         <table class="table" id="listeners-table">
             <thead>
                 <tr>
@@ -178,11 +192,18 @@ fn ListenersTable(listeners: Vec<ListenerStats>) -> impl IntoView {
             <tbody>
                 {listeners.into_iter().map(|l| view! {
                     <tr class:alert={l.dead > 0}>
-                        <td><code>{l.listener}</code></td>
+                        <td><code>{l.listener.clone()}</code></td>
                         <td class="num">{l.ok}</td>
                         <td class="num">{l.failed}</td>
                         <td class="num">{l.retried}</td>
-                        <td class="num dead">{l.dead}</td>
+                        <td class="num dead">
+                            {if l.dead > 0 {
+                                let href = format!("/events?status=dead&listener={}", super::events::encode(&l.listener));
+                                view! { <a href=href title="The events whose delivery to this listener is dead">{l.dead}</a> }.into_any()
+                            } else {
+                                view! { <span>{l.dead}</span> }.into_any()
+                            }}
+                        </td>
                         <td class="num">{l.pending}</td>
                         <td class="num">{ms(l.p50_ms)}</td>
                         <td class="num">{ms(l.p95_ms)}</td>
@@ -191,6 +212,7 @@ fn ListenersTable(listeners: Vec<ListenerStats>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        </TableWrap>
     }
     .into_any()
 }

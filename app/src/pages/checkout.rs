@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::{ActionError, ErrorNote, MeResource},
+    components::{ActionError, EmptyState, ErrorNote, Loading, MeResource, TableWrap, Toast},
     domain::{Action, Currency},
     server_fns::stripe_out::{list_checkout_sessions, list_products, CreateCheckout, CreateProduct},
 };
@@ -34,7 +34,9 @@ pub fn CheckoutPage() -> impl IntoView {
             _ => None,
         }}
         <ActionError value=checkout.value()/>
-        <Suspense fallback=|| ()>
+        <Toast value=super::succeeded(checkout.value()) message=|c: &crate::domain::stripe_out::CheckoutSessionOut| format!("Checkout link for {} ready.", money(c.amount_total, &c.currency))/>
+        <Toast value=super::succeeded(product.value()) message=|p: &crate::domain::stripe_out::ProductOut| format!("Product {} added at {}.", p.name, money(p.unit_amount, &p.currency))/>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 let role = match me.await { Ok(Some(ref me)) => MeResource::role_in_active(me), _ => None };
                 let can_checkout = role.is_some_and(|r| r.can(Action::CheckoutCreate));
@@ -47,6 +49,7 @@ pub fn CheckoutPage() -> impl IntoView {
                     {can_checkout.then(|| view! {
                         <ActionForm action=checkout attr:class="card form" attr:id="checkout-form">
                             <h2>"New checkout link"</h2>
+                            <p class="hint">"Creates a Stripe-hosted payment page. Nothing is charged until your customer pays on it."</p>
                             <div class="row">
                                 <div>
                                     <label for="checkout-product">"Product"</label>
@@ -87,6 +90,7 @@ pub fn CheckoutPage() -> impl IntoView {
                     })}
                     {can_products.then(|| view! {
                         <ActionForm action=product attr:class="card form row" attr:id="product-form">
+                            <h2 class="form-title">"New product"</h2>
                             <div>
                                 <label for="product-name">"Product"</label>
                                 <input id="product-name" name="name" required maxlength="250" placeholder="Concert ticket"/>
@@ -111,11 +115,14 @@ pub fn CheckoutPage() -> impl IntoView {
         </Suspense>
         <ActionError value=product.value()/>
         <h2>"Products"</h2>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match products.await {
-                    Ok(list) if list.data.is_empty() => view! { <p class="empty">"No products yet."</p> }.into_any(),
+                    Ok(list) if list.data.is_empty() => view! {
+                        <EmptyState title="No products yet" hint="Add a product with a price (and an optional purchase limit) to sell it through checkout links."/>
+                    }.into_any(),
                     Ok(list) => view! {
+                        <TableWrap label="Products">
                         <table class="table" id="products-table">
                             <thead><tr><th>"Name"</th><th>"Price"</th><th>"Sold"</th><th>"Limit"</th></tr></thead>
                             <tbody>
@@ -129,17 +136,21 @@ pub fn CheckoutPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </TableWrap>
                     }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }
             })}
         </Suspense>
         <h2>"Recent checkout sessions"</h2>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match sessions.await {
-                    Ok(list) if list.data.is_empty() => view! { <p class="empty">"No checkout sessions yet."</p> }.into_any(),
+                    Ok(list) if list.data.is_empty() => view! {
+                        <EmptyState title="No checkout sessions yet" hint="Links you create above show here with their status once customers open them."/>
+                    }.into_any(),
                     Ok(list) => view! {
+                        <TableWrap label="Recent checkout sessions">
                         <table class="table" id="checkout-sessions-table">
                             <thead><tr><th>"Created"</th><th>"Amount"</th><th>"Status"</th><th>"Link"</th></tr></thead>
                             <tbody>
@@ -147,12 +158,13 @@ pub fn CheckoutPage() -> impl IntoView {
                                     <tr>
                                         <td>{super::short_time(&s.created_at)}</td>
                                         <td>{money(s.amount_total, &s.currency)}</td>
-                                        <td><span class="badge">{s.status.clone()}</span></td>
-                                        <td>{s.url.clone().map(|u| view! { <a href=u target="_blank" rel="noopener">"open"</a> })}</td>
+                                        <td><span class=format!("badge badge-{}", s.status.replace(|c: char| !c.is_ascii_lowercase() && c != '_', ""))>{s.status.clone()}</span></td>
+                                        <td>{s.url.clone().map(|u| view! { <a href=u target="_blank" rel="noopener" aria-label=format!("Open the checkout page for {}", money(s.amount_total, &s.currency))>"open"</a> })}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </TableWrap>
                     }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }

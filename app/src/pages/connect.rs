@@ -4,13 +4,13 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::{ActionError, ErrorNote, MeResource},
+    components::{ActionError, EmptyState, ErrorNote, Loading, MeResource, TableWrap, Toast},
     domain::{stripe_out::ConnectAccountOut, Action},
     server_fns::stripe_out::{get_connect_account, list_reconciliation_runs, ContinueOnboarding, CreateConnectAccount, OpenExpressDashboard, ReconcileNow},
 };
 
 fn flag(on: bool, yes: &'static str, no: &'static str) -> impl IntoView {
-    view! { <span class=if on { "badge ok" } else { "badge warn" }>{if on { yes } else { no }}</span> }
+    view! { <span class=if on { "badge badge-succeeded" } else { "badge badge-pending" }>{if on { yes } else { no }}</span> }
 }
 
 #[component]
@@ -27,13 +27,17 @@ pub fn ConnectPage() -> impl IntoView {
         <ActionError value=create.value()/>
         <ActionError value=onboard.value()/>
         <ActionError value=express.value()/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Toast value=super::succeeded(create.value()) message=|a: &ConnectAccountOut| format!("Stripe account {} created: continue onboarding to take payments.", a.account_id)/>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 let can_manage = matches!(me.await, Ok(Some(ref me)) if MeResource::role_in_active(me).is_some_and(|r| r.can(Action::ConnectManage)));
                 match account.await {
                     Ok(None) => view! {
                         <section class="card" id="connect-empty">
-                            <p class="empty">"This tenant has no Stripe account yet."</p>
+                            <EmptyState
+                                title="This tenant has no Stripe account yet"
+                                hint=if can_manage { "Create one: Stripe hosts the onboarding (identity, bank account), then payments and payouts are enabled." } else { "An owner or admin can create it." }
+                            />
                             {can_manage.then(|| view! {
                                 <ActionForm action=create attr:class="form row" attr:id="create-connect-form">
                                     <div>
@@ -82,7 +86,7 @@ fn AccountCard(
                 }.into_any()
             }}
             {can_manage.then(|| view! {
-                <div class="row">
+                <div class="row connect-actions">
                     {(!acct.details_submitted || !acct.charges_enabled).then(|| view! {
                         <ActionForm action=onboard attr:class="inline" attr:id="continue-onboarding-form">
                             <button type="submit">"Continue onboarding"</button>
@@ -112,18 +116,24 @@ pub fn ReconciliationRuns() -> impl IntoView {
                 <button type="submit" class="secondary">"Reconcile now"</button>
             </ActionForm>
             <ActionError value=run.value()/>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Toast value=super::succeeded(run.value()) message=|r: &crate::domain::stripe_out::ReconciliationRunOut| {
+                format!("Reconciled: {} undelivered events, {} recovered.", r.listed, r.ingested)
+            }/>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match runs.await {
-                        Ok(list) if list.data.is_empty() => view! { <p class="empty">"No reconciliation runs yet."</p> }.into_any(),
+                        Ok(list) if list.data.is_empty() => view! {
+                            <EmptyState title="No reconciliation runs yet" hint="paybus runs one on a schedule; Reconcile now starts one at once."/>
+                        }.into_any(),
                         Ok(list) => view! {
+                            <TableWrap label="Reconciliation runs">
                             <table class="table" id="reconciliation-runs">
                                 <thead><tr><th>"Started"</th><th>"Status"</th><th>"Undelivered"</th><th>"Recovered"</th><th>"Already here"</th><th>"Error"</th></tr></thead>
                                 <tbody>
                                     {list.data.into_iter().map(|r| view! {
                                         <tr>
                                             <td>{super::short_time(&r.started_at)}</td>
-                                            <td><span class=format!("badge {}", if r.status == "succeeded" { "ok" } else { "warn" })>{r.status.clone()}</span></td>
+                                            <td><span class=format!("badge badge-{}", r.status.replace(|c: char| !c.is_ascii_lowercase() && c != '_', ""))>{r.status.clone()}</span></td>
                                             <td>{r.listed}</td>
                                             <td>{r.ingested}</td>
                                             <td>{r.already_present}</td>
@@ -132,6 +142,7 @@ pub fn ReconciliationRuns() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            </TableWrap>
                         }.into_any(),
                         Err(error) => view! { <ErrorNote error/> }.into_any(),
                     }

@@ -9,7 +9,7 @@ use leptos_router::{
 
 use super::short_time;
 use crate::{
-    components::ErrorNote,
+    components::{EmptyState, ErrorNote, Loading, TableWrap},
     domain::{
         customer_activity::{AmountOut, CustomerActivityOut, CustomerActivitySummaryOut},
         Currency,
@@ -18,7 +18,7 @@ use crate::{
     server_fns::customers::{customer_timeline, list_customers},
 };
 
-const LOADING: fn() -> AnyView = || view! { <p class="loading">"Loading…"</p> }.into_any();
+const LOADING: fn() -> AnyView = || view! { <Loading/> }.into_any();
 
 fn money(amount: i64, currency: &str) -> String {
     Currency::parse(currency).map(|c| c.format(amount)).unwrap_or_else(|_| format!("{amount} {}", currency.to_uppercase()))
@@ -130,12 +130,19 @@ pub fn CustomersPage() -> impl IntoView {
 #[component]
 fn CustomersTable(customers: Vec<CustomerActivitySummaryOut>, has_more: bool, email: Option<String>, starting_after: Option<String>) -> impl IntoView {
     if customers.is_empty() {
-        let message = if email.is_some() {
-            "No customer matches this search."
+        let (title, hint) = if email.is_some() {
+            ("No customer matches this search", "Search part of the address, or clear the search.")
         } else {
-            "No customers yet. They appear here as their payments come in from Stripe."
+            ("No customer activity yet", "Everyone who pays appears here by email, with their payments, refunds and disputes (the Customer activity plugin records them).")
         };
-        return view! { <p class="empty" id="customers-empty">{message}</p> }.into_any();
+        return view! {
+            <div id="customers-empty">
+                <EmptyState title=title hint=hint>
+                    {email.is_none().then(|| view! { <a href="/plugins">"Check the Customer activity plugin"</a> })}
+                </EmptyState>
+            </div>
+        }
+        .into_any();
     }
     let next = has_more.then(|| customers.last().map(|c| list_href(email.as_deref(), Some(&c.email)))).flatten();
     let first = starting_after.is_some().then(|| list_href(email.as_deref(), None));
@@ -156,6 +163,7 @@ fn CustomersTable(customers: Vec<CustomerActivitySummaryOut>, has_more: bool, em
         })
         .collect_view();
     view! {
+        <TableWrap label="Customers by email">
         <table class="table" id="customers-table">
             <thead>
                 <tr>
@@ -165,6 +173,7 @@ fn CustomersTable(customers: Vec<CustomerActivitySummaryOut>, has_more: bool, em
             </thead>
             <tbody>{rows}</tbody>
         </table>
+        </TableWrap>
         <nav class="pager" aria-label="Pages">
             {first.map(|href| view! { <a href=href>"First page"</a> })}
             {next.map(|href| view! { <a href=href rel="next" id="customers-next">"Next page"</a> })}
@@ -200,7 +209,11 @@ pub fn CustomerPage() -> impl IntoView {
                     }.into_any(),
                     (email, _, Err(AppError::NotFound { .. })) => view! {
                         <h1>{email}</h1>
-                        <p class="empty" id="customer-missing">"No activity recorded for this customer."</p>
+                        <div id="customer-missing">
+                            <EmptyState title="No activity recorded for this customer" hint="Payments, refunds and disputes show here once Stripe reports one for this address.">
+                                <a href="/customers">"All customers"</a>
+                            </EmptyState>
+                        </div>
                     }.into_any(),
                     (_, _, Err(error)) => view! { <ErrorNote error/> }.into_any(),
                 }
@@ -212,7 +225,12 @@ pub fn CustomerPage() -> impl IntoView {
 #[component]
 fn Timeline(entries: Vec<CustomerActivityOut>, has_more: bool, email: String, starting_after: Option<String>) -> impl IntoView {
     if entries.is_empty() {
-        return view! { <p class="empty">"Nothing more to show."</p> }.into_any();
+        return view! {
+            <EmptyState title="Nothing more to show" hint="This is the start of the customer's activity.">
+                <a href=customer_href(&email)>"Back to the newest"</a>
+            </EmptyState>
+        }
+        .into_any();
     }
     let base = customer_href(&email);
     let next = has_more.then(|| entries.last().map(|e| format!("{base}?starting_after={}", encode(&e.id)))).flatten();
@@ -228,20 +246,19 @@ fn Timeline(entries: Vec<CustomerActivityOut>, has_more: bool, email: String, st
                 }
             });
             view! {
-                <tr data-event-type=e.event_type.clone()>
-                    <td>{short_time(&e.occurred_at)}</td>
-                    <td><code>{e.event_type.clone()}</code></td>
-                    <td>{e.summary.clone()}</td>
-                    <td>{object}</td>
-                </tr>
+                <li data-event-type=e.event_type.clone() data-source=e.event_type.split('.').next().unwrap_or_default().to_owned()>
+                    <time class="meta">{short_time(&e.occurred_at)}</time>
+                    <span class="timeline-title">{e.summary.clone()}</span>
+                    <code class="small">{e.event_type.clone()}</code>
+                    {object}
+                </li>
             }
         })
         .collect_view();
     view! {
-        <table class="table" id="customer-timeline">
-            <thead><tr><th>"When (UTC)"</th><th>"Event"</th><th>"What happened"</th><th>"Object"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <h2>"Activity"</h2>
+        <p class="hint">"Newest first, times in UTC."</p>
+        <ol class="timeline" id="customer-timeline">{rows}</ol>
         <nav class="pager" aria-label="Pages">
             {first.map(|href| view! { <a href=href>"Newest"</a> })}
             {next.map(|href| view! { <a href=href rel="next" id="timeline-next">"Older"</a> })}

@@ -10,6 +10,8 @@ mod connect;
 mod customers;
 mod events;
 mod members;
+// Shared by the developer and operations pages (issue 8).
+mod ops_ui;
 mod overview;
 mod payment_actions;
 mod payments;
@@ -29,7 +31,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::components::DashboardLayout;
@@ -68,11 +70,15 @@ pub fn App() -> impl IntoView {
         <Title text="paybus"/>
         <Router>
             <Routes fallback=|| view! { <main class="page narrow"><h1>"Page not found"</h1><p><a href="/">"Back to the dashboard"</a></p></main> }>
-                <Route path=path!("/login") view=account::LoginPage/>
-                <Route path=path!("/signup") view=account::SignupPage/>
-                <Route path=path!("/verify-email-code") view=account::VerifyCodePage/>
-                <Route path=path!("/dev/mail") view=account::DevMailPage/>
-                <ParentRoute path=path!("") view=DashboardLayout>
+                // Every page is rendered whole on the server (`Async`: the response waits for the
+                // page's data) rather than streamed out of order, where the data arrives in
+                // scripts: so a page reads, and its forms post, with JavaScript off. A child route
+                // inherits the parent's mode.
+                <Route path=path!("/login") view=account::LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view=account::SignupPage ssr=SsrMode::Async/>
+                <Route path=path!("/verify-email-code") view=account::VerifyCodePage ssr=SsrMode::Async/>
+                <Route path=path!("/dev/mail") view=account::DevMailPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=DashboardLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=overview::OverviewPage/>
                     <Route path=path!("/members") view=members::MembersPage/>
                     <Route path=path!("/api-keys") view=api_keys::ApiKeysPage/>
@@ -119,4 +125,14 @@ pub fn App() -> impl IntoView {
 /// `2026-11-22 14:03` (UTC) for tables.
 pub(crate) fn short_time(t: &time::OffsetDateTime) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute())
+}
+
+/// An action's last result when it went through, for a success [`Toast`](crate::components::Toast)
+/// (a failure shows next to its form instead).
+pub(crate) fn succeeded<T, S>(value: S) -> Signal<Option<Result<T, crate::error::AppError>>>
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, crate::error::AppError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || value.get().filter(Result::is_ok))
 }

@@ -10,7 +10,7 @@ use leptos_router::{
 use time::{Date, Month, OffsetDateTime};
 
 use crate::{
-    components::{ErrorNote, MeResource},
+    components::{EmptyState, ErrorNote, Loading, MeResource, TableWrap, Toast},
     domain::{
         ledger::{PaymentOut, RefundOut, TimelineEntryOut, WebhookEventOut},
         Action,
@@ -27,6 +27,11 @@ const PAYMENT_STATUSES: [&str; 13] = [
     "requires_payment_method", "requires_confirmation", "requires_action", "processing", "requires_capture", "succeeded", "failed",
     "canceled", "partially_refunded", "refunded", "disputed", "dispute_lost", "unknown",
 ];
+
+/// The services' `DISPUTE_STATUSES` and `REFUND_STATUSES`, for the filters.
+const DISPUTE_STATUSES: [&str; 7] =
+    ["warning_needs_response", "warning_under_review", "warning_closed", "needs_response", "under_review", "won", "lost"];
+const REFUND_STATUSES: [&str; 5] = ["pending", "requires_action", "succeeded", "failed", "canceled"];
 
 /// The statuses the webhook receiver records (see `WebhookEventOut::status`).
 const WEBHOOK_STATUSES: [&str; 6] = ["processed", "duplicate", "ignored", "unassigned", "unparsed", "rejected"];
@@ -132,7 +137,7 @@ fn ExportLink(href: String) -> impl IntoView {
     }
 }
 
-const LOADING: fn() -> AnyView = || view! { <p class="loading">"Loading…"</p> }.into_any();
+const LOADING: fn() -> AnyView = || view! { <Loading/> }.into_any();
 
 // ---------------------------------------------------------------------------------------------
 // /payments
@@ -317,7 +322,26 @@ fn PaymentsTable(payments: Vec<PaymentOut>, has_more: bool, filters: PaymentFilt
     // `api()` succeeded to get here; the export carries the same filters.
     let export = filters.api().map(|q| q.export_href()).unwrap_or_else(|_| "/api/v1/payments/export.csv".into());
     if payments.is_empty() {
-        return view! { <p class="empty">"No payments match these filters."</p> }.into_any();
+        let filtered = filters != PaymentFilters::default();
+        return if filtered {
+            view! {
+                <div id="payments-empty">
+                    <EmptyState title="No payments match these filters" hint="Widen the dates or amounts, or search part of the email address.">
+                        <a href="/payments">"Clear all filters"</a>
+                    </EmptyState>
+                </div>
+            }
+            .into_any()
+        } else {
+            view! {
+                <div id="payments-empty">
+                    <EmptyState title="No payments yet" hint="Payments appear here as Stripe's webhooks arrive.">
+                        <a href="/checkout">"Create a checkout link"</a>" to take the first one, or "<a href="/connect">"connect your Stripe account"</a>"."
+                    </EmptyState>
+                </div>
+            }
+            .into_any()
+        };
     }
     let next = has_more.then(|| payments.last().map(|p| filters.href(Some(&p.id)))).flatten();
     let first = filters.starting_after.is_some().then(|| filters.href(None));
@@ -339,10 +363,12 @@ fn PaymentsTable(payments: Vec<PaymentOut>, has_more: bool, filters: PaymentFilt
         .collect_view();
     view! {
         <ExportLink href=export/>
-        <table class="table" id="payments-table">
-            <thead><tr><th>"Created (UTC)"</th><th>"Status"</th><th class="num">"Amount"</th><th class="num">"Refunded"</th><th>"Customer"</th><th>"Payment"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <TableWrap label="Payments">
+            <table class="table" id="payments-table">
+                <thead><tr><th>"Created (UTC)"</th><th>"Status"</th><th class="num">"Amount"</th><th class="num">"Refunded"</th><th>"Customer"</th><th>"Payment"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </TableWrap>
         <Pager first next next_id="payments-next"/>
     }
     .into_any()
@@ -369,7 +395,11 @@ pub fn PaymentDetailPage() -> impl IntoView {
                     .into_any(),
                     Err(AppError::NotFound { .. }) => view! {
                         <h1>"Payment"</h1>
-                        <p class="empty" id="payment-missing">"No such payment."</p>
+                        <div id="payment-missing">
+                            <EmptyState title="No such payment" hint="It may belong to another tenant: switch tenants at the top, or search the payments list.">
+                                <a href="/payments">"All payments"</a>
+                            </EmptyState>
+                        </div>
                     }
                     .into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
@@ -398,7 +428,14 @@ fn PaymentSummary(payment: PaymentOut) -> impl IntoView {
             <dt>"Refunded"</dt><dd>{money(p.amount_refunded)}</dd>
             <dt>"Disputed (open)"</dt><dd>{money(p.amount_disputed)}</dd>
             <dt>"Disputed (lost)"</dt><dd>{money(p.amount_disputed_lost)}</dd>
-            <dt>"Customer"</dt><dd>{p.customer_email.clone().unwrap_or_else(|| "—".into())}</dd>
+            <dt>"Customer"</dt>
+            <dd>{match p.customer_email.clone() {
+                Some(email) => {
+                    let href = super::customers::customer_href(&email.to_lowercase());
+                    view! { <a href=href>{email}</a> }.into_any()
+                }
+                None => view! { <span>"—"</span> }.into_any(),
+            }}</dd>
             {p.failure_message.clone().map(|m| view! { <dt>"Failure"</dt><dd class="error-text">{m}</dd> })}
             <dt>"Created"</dt><dd>{short_time(&p.created_at)}</dd>
             <dt>"Updated"</dt><dd>{short_time(&p.updated_at)}</dd>
@@ -411,7 +448,7 @@ fn PaymentSummary(payment: PaymentOut) -> impl IntoView {
 #[component]
 fn Timeline(entries: Vec<TimelineEntryOut>) -> impl IntoView {
     let body = if entries.is_empty() {
-        view! { <p class="empty">"Nothing has happened to this payment yet."</p> }.into_any()
+        view! { <EmptyState title="Nothing has happened to this payment yet" hint="Stripe's webhooks and your actions on it show here, oldest first."/> }.into_any()
     } else {
         let items = entries
             .into_iter()
@@ -450,6 +487,11 @@ impl ListFilters {
         with_query(path, &[("status", self.status.as_deref()), ("starting_after", starting_after)])
     }
 
+    /// The list's CSV export with its status filter (the export pages itself: no cursor).
+    fn export(&self, path: &str) -> String {
+        with_query(path, &[("status", self.status.as_deref())])
+    }
+
     fn pager(&self, path: &str, has_more: bool, last: Option<&str>, next_id: &str) -> impl IntoView {
         let next = has_more.then(|| last.map(|id| self.href(path, Some(id)))).flatten();
         let first = self.starting_after.is_some().then(|| self.href(path, None));
@@ -463,20 +505,48 @@ fn list_filters() -> Memo<ListFilters> {
     Memo::new(move |_| ListFilters::from_query(&query.read()))
 }
 
+/// A GET form with one status select (`?status=…`): works without script, the list follows the URL.
+#[component]
+fn StatusFilterForm(path: &'static str, form_id: &'static str, statuses: &'static [&'static str], filters: Memo<ListFilters>) -> impl IntoView {
+    let current = move || filters.get().status;
+    let options = statuses.iter().map(|s| view! { <option value=*s selected=move || current().as_deref() == Some(*s)>{s.replace('_', " ")}</option> }).collect_view();
+    let select_id = format!("{form_id}-status");
+    view! {
+        <Form method="get" action=path on_form_data=drop_empty_fields(&["status"]) attr:class="card form row" attr:id=form_id>
+            <div>
+                <label for=select_id.clone()>"Status"</label>
+                <select id=select_id name="status">
+                    <option value="" selected=move || current().is_none()>"Any status"</option>
+                    {options}
+                </select>
+            </div>
+            <button type="submit">"Filter"</button>
+            <a href=path class="clear-filters">"Clear"</a>
+        </Form>
+    }
+}
+
 #[component]
 pub fn DisputesPage() -> impl IntoView {
     let filters = list_filters();
-    let disputes = Resource::new(move || filters.get(), |f| async move { (f.clone(), list_disputes(f.starting_after).await) });
+    let disputes = Resource::new(move || filters.get(), |f| async move { (f.clone(), list_disputes(f.status.clone(), f.starting_after.clone()).await) });
     view! {
         <h1>"Disputes"</h1>
-        <ExportLink href="/api/v1/disputes/export.csv".to_owned()/>
+        <p class="hint">"A customer's bank is taking a payment back. Answer before the evidence deadline; rows due within a week are marked."</p>
+        <StatusFilterForm path="/disputes" form_id="disputes-filter" statuses=&DISPUTE_STATUSES filters/>
         <Transition fallback=LOADING>
             {move || Suspend::new(async move {
                 match disputes.await {
-                    (_, Ok(page)) if page.data.is_empty() => view! { <p class="empty">"No disputes."</p> }.into_any(),
+                    (f, Ok(page)) if page.data.is_empty() => view! {
+                        <EmptyState
+                            title=if f.status.is_some() { "No disputes with this status" } else { "No disputes" }
+                            hint="Good news: no customer's bank is contesting a payment. Disputes appear here as Stripe reports them."
+                        />
+                    }.into_any(),
                     (filters, Ok(page)) => {
                         let pager = filters.pager("/disputes", page.has_more, page.data.last().map(|d| d.dispute.id.as_str()), "disputes-next");
-                        view! { <DisputesTable disputes=page.data/>{pager} }.into_any()
+                        let export = filters.export("/api/v1/disputes/export.csv");
+                        view! { <ExportLink href=export/><DisputesTable disputes=page.data/>{pager} }.into_any()
                     }
                     (_, Err(error)) => view! { <ErrorNote error/> }.into_any(),
                 }
@@ -504,10 +574,12 @@ fn DisputesTable(disputes: Vec<DisputeRowOut>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="table" id="disputes-table">
-            <thead><tr><th>"Created (UTC)"</th><th>"Status"</th><th>"Reason"</th><th class="num">"Amount"</th><th>"Evidence due by"</th><th>"Payment"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <TableWrap label="Disputes">
+            <table class="table" id="disputes-table">
+                <thead><tr><th>"Created (UTC)"</th><th>"Status"</th><th>"Reason"</th><th class="num">"Amount"</th><th>"Evidence due by"</th><th>"Payment"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </TableWrap>
     }
 }
 
@@ -537,7 +609,12 @@ pub fn DisputeDetailPage() -> impl IntoView {
                             <dt>"Stripe dispute"</dt><dd class="mono small">{d.stripe_dispute_id.clone()}</dd>
                         </dl>
                     }.into_any(),
-                    Err(AppError::NotFound { .. }) => view! { <h1>"Dispute"</h1><p class="empty">"No such dispute."</p> }.into_any(),
+                    Err(AppError::NotFound { .. }) => view! {
+                        <h1>"Dispute"</h1>
+                        <EmptyState title="No such dispute" hint="It may belong to another tenant: switch tenants at the top.">
+                            <a href="/disputes">"All disputes"</a>
+                        </EmptyState>
+                    }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }
             })}
@@ -548,17 +625,26 @@ pub fn DisputeDetailPage() -> impl IntoView {
 #[component]
 pub fn RefundsPage() -> impl IntoView {
     let filters = list_filters();
-    let refunds = Resource::new(move || filters.get(), |f| async move { (f.clone(), list_refunds(f.starting_after).await) });
+    let refunds = Resource::new(move || filters.get(), |f| async move { (f.clone(), list_refunds(f.status.clone(), f.starting_after.clone()).await) });
     view! {
         <h1>"Refunds"</h1>
-        <ExportLink href="/api/v1/refunds/export.csv".to_owned()/>
+        <p class="hint">"Money sent back to customers, as Stripe confirms it. Refund a payment from its page."</p>
+        <StatusFilterForm path="/refunds" form_id="refunds-filter" statuses=&REFUND_STATUSES filters/>
         <Transition fallback=LOADING>
             {move || Suspend::new(async move {
                 match refunds.await {
-                    (_, Ok(page)) if page.data.is_empty() => view! { <p class="empty">"No refunds."</p> }.into_any(),
+                    (f, Ok(page)) if page.data.is_empty() => view! {
+                        <EmptyState
+                            title=if f.status.is_some() { "No refunds with this status" } else { "No refunds yet" }
+                            hint="To refund a payment, open it from the payments list and choose Refund."
+                        >
+                            <a href="/payments">"Go to payments"</a>
+                        </EmptyState>
+                    }.into_any(),
                     (filters, Ok(page)) => {
                         let pager = filters.pager("/refunds", page.has_more, page.data.last().map(|r| r.id.as_str()), "refunds-next");
-                        view! { <RefundsTable refunds=page.data/>{pager} }.into_any()
+                        let export = filters.export("/api/v1/refunds/export.csv");
+                        view! { <ExportLink href=export/><RefundsTable refunds=page.data/>{pager} }.into_any()
                     }
                     (_, Err(error)) => view! { <ErrorNote error/> }.into_any(),
                 }
@@ -585,10 +671,12 @@ fn RefundsTable(refunds: Vec<RefundOut>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="table" id="refunds-table">
-            <thead><tr><th>"Created (UTC)"</th><th>"Status"</th><th class="num">"Amount"</th><th>"Reason"</th><th>"Failure"</th><th>"Payment"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <TableWrap label="Refunds">
+            <table class="table" id="refunds-table">
+                <thead><tr><th>"Created (UTC)"</th><th>"Status"</th><th class="num">"Amount"</th><th>"Reason"</th><th>"Failure"</th><th>"Payment"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </TableWrap>
     }
 }
 
@@ -602,8 +690,8 @@ pub fn WebhooksPage() -> impl IntoView {
         .map(|s| view! { <option value=*s selected=move || current().as_deref() == Some(*s)>{*s}</option> })
         .collect_view();
     view! {
-        <h1>"Webhooks"</h1>
-        <p class="hint">"Every Stripe webhook received, and what the ledger did with it."</p>
+        <h1>"Stripe webhooks"</h1>
+        <p class="hint">"Every Stripe webhook received, and what the ledger did with it. Your own endpoints are under "<a href="/webhook-endpoints">"Webhook endpoints"</a>"."</p>
         <Form method="get" action="/webhooks" on_form_data=drop_empty_fields(&["status"]) attr:class="card form row" attr:id="webhooks-filter">
             <div>
                 <label for="filter-webhook-status">"Status"</label>
@@ -618,7 +706,12 @@ pub fn WebhooksPage() -> impl IntoView {
         <Transition fallback=LOADING>
             {move || Suspend::new(async move {
                 match events.await {
-                    (_, Ok(page)) if page.data.is_empty() => view! { <p class="empty">"No webhooks match this filter."</p> }.into_any(),
+                    (f, Ok(page)) if page.data.is_empty() => view! {
+                        <EmptyState
+                            title=if f.status.is_some() { "No webhooks with this status" } else { "No webhooks received yet" }
+                            hint="Point Stripe's webhook at /webhook/stripe (or run `paybus stripe trigger payment_intent.succeeded`) and they show here."
+                        />
+                    }.into_any(),
                     (filters, Ok(page)) => {
                         let pager = filters.pager("/webhooks", page.has_more, page.data.last().map(|e| e.id.as_str()), "webhooks-next");
                         view! { <WebhookEventsTable events=page.data/>{pager} }.into_any()
@@ -659,12 +752,15 @@ fn WebhookEventsTable(events: Vec<WebhookEventOut>) -> impl IntoView {
         })
         .collect_view();
     view! {
+        <Toast value=super::succeeded(reprocess.value()) message=|e: &WebhookEventOut| format!("Webhook re-processed: {}.", e.status)/>
         {move || reprocess.value().get().and_then(|r| r.ok()).map(|e| view! { <p class="notice" role="status" id="reprocessed">{format!("Re-processed: {}", e.status)}</p> })}
         <crate::components::ActionError value=reprocess.value()/>
-        <table class="table" id="webhook-events-table">
-            <thead><tr><th>"Received (UTC)"</th><th>"Stripe event"</th><th>"Type"</th><th>"Status"</th><th>"Error"</th><th></th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <TableWrap label="Stripe webhooks">
+            <table class="table" id="webhook-events-table">
+                <thead><tr><th>"Received (UTC)"</th><th>"Stripe event"</th><th>"Type"</th><th>"Status"</th><th>"Error"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </TableWrap>
     }
 }
 

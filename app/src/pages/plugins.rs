@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::{ActionError, ErrorNote},
+    components::{ActionError, Confirm, EmptyState, ErrorNote, Loading},
     domain::plugins::{PluginFieldOut, PluginOut},
     server_fns::plugins::{list_plugins, ConfigurePlugin, SwitchPlugin, TestPlugin},
 };
@@ -31,10 +31,12 @@ pub fn PluginsPage() -> impl IntoView {
         <ActionError value=switch.value()/>
         <ActionError value=configure.value()/>
         <ActionError value=test.value()/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <Loading label="Loading plugins…"/> }>
             {move || Suspend::new(async move {
                 match plugins.await {
-                    Ok(list) if list.data.is_empty() => view! { <p class="empty">"No plugins are compiled into this paybus."</p> }.into_any(),
+                    Ok(list) if list.data.is_empty() => view! {
+                        <EmptyState title="No plugins are compiled into this paybus." hint="Plugins are built in; a build with the default features includes the audit log, chat alerts, email and more."/>
+                    }.into_any(),
                     Ok(list) => list.data.into_iter().map(|p| view! { <PluginCard p switch configure test/> }).collect_view().into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }
@@ -69,16 +71,35 @@ fn PluginCard(p: PluginOut, switch: ServerAction<SwitchPlugin>, configure: Serve
                 {format!("{} delivered, {} pending, {} skipped, {} dead", p.stats.succeeded, p.stats.pending, p.stats.skipped, p.stats.dead)}
                 {p.stats.last_error.clone().map(|e| view! { <br/>"Last error: "<span class="error-text">{e}</span> })}
             </p>
-            <ActionForm action=switch attr:class="inline">
-                <input type="hidden" name="name" value=switch_name/>
-                {(!p.enabled).then(|| view! { <input type="hidden" name="enabled" value="on"/> })}
-                <button type="submit" class=if p.enabled { "secondary" } else { "" }>{if p.enabled { "Turn off" } else { "Turn on" }}</button>
-            </ActionForm>
-            " "
-            <ActionForm action=test attr:class="inline">
-                <input type="hidden" name="name" value=test_name/>
-                <button type="submit" class="secondary">"Send a test"</button>
-            </ActionForm>
+            <div class="plugin-actions">
+                {if p.enabled {
+                    let consequence = format!(
+                        "Turn off {}? From the next event on it receives nothing for this tenant: events while it is off are skipped, not kept for later (a replay from the events page can send them afterwards).",
+                        p.title
+                    );
+                    view! {
+                        <Confirm summary="Turn off…" danger=true testid=format!("turn-off-{}", p.name)>
+                            <p>{consequence}</p>
+                            <ActionForm action=switch attr:class="inline">
+                                <input type="hidden" name="name" value=switch_name/>
+                                <button type="submit" class="danger">"Turn off"</button>
+                            </ActionForm>
+                        </Confirm>
+                    }.into_any()
+                } else {
+                    view! {
+                        <ActionForm action=switch attr:class="inline">
+                            <input type="hidden" name="name" value=switch_name/>
+                            <input type="hidden" name="enabled" value="on"/>
+                            <button type="submit">"Turn on"</button>
+                        </ActionForm>
+                    }.into_any()
+                }}
+                <ActionForm action=test attr:class="inline">
+                    <input type="hidden" name="name" value=test_name/>
+                    <button type="submit" class="secondary">"Send a test"</button>
+                </ActionForm>
+            </div>
             {has_fields.then(|| view! {
                 <details>
                     <summary>"Settings"</summary>
@@ -113,7 +134,10 @@ fn FieldInput(plugin: String, f: PluginFieldOut, value: serde_json::Value) -> im
     // stay readable instead of showing its mask).
     let input = match f.kind.as_str() {
         "bool" => view! {
-            <label class="checkbox"><input type="checkbox" id=id.clone() name=name value="on" checked=value.as_bool().unwrap_or(false)/>" "{label.clone()}</label>
+            <div class="checkbox-field">
+                <input type="checkbox" id=id.clone() name=name value="on" checked=value.as_bool().unwrap_or(false)/>
+                <label for=id.clone() class="checkbox">{label.clone()}</label>
+            </div>
         }.into_any(),
         "choice" => view! {
             <label for=id.clone()>{label.clone()}</label>

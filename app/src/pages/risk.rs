@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    components::{ActionError, ErrorNote, MeResource},
+    components::{ActionError, Confirm, EmptyState, ErrorNote, Loading, MeResource, TableWrap, Toast},
     domain::{risk::RiskReviewOut, Action, Currency},
     server_fns::risk::{list_risk_reviews, ReviewPayment},
 };
@@ -61,21 +61,33 @@ pub fn RiskReviewPage() -> impl IntoView {
             <p class="notice" role="status" id="review-done">{format!("Payment {} marked {}.", done.payment_id, done.status)}</p>
         })}
         <ActionError value=review.value()/>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Toast value=super::succeeded(review.value()) message=|d: &crate::domain::risk::RiskReviewOut| format!("Payment {} marked {}.", d.payment_id, d.status)/>
+        <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 let role = match me.await { Ok(Some(ref me)) => MeResource::role_in_active(me), _ => None };
                 let may_review = role.is_some_and(|r| r.can(Action::RiskReview));
                 match reviews.await {
-                    (_, _, Ok(page)) if page.data.is_empty() => view! { <p class="empty" id="risk-empty">"No flagged payments here."</p> }.into_any(),
+                    (status, _, Ok(page)) if page.data.is_empty() => view! {
+                        <div id="risk-empty">
+                            <EmptyState
+                                title=if status == "open" { "No flagged payments wait for a review" } else { "No flagged payments here" }
+                                hint="The Risk review plugin flags payments that score above your threshold; they queue here."
+                            >
+                                <a href="/plugins">"Risk review plugin settings"</a>
+                            </EmptyState>
+                        </div>
+                    }.into_any(),
                     (status, after, Ok(page)) => {
                         let next = page.has_more.then(|| page.data.last().map(|r| href(&status, Some(&r.id)))).flatten();
                         let first = after.is_some().then(|| href(&status, None));
                         let rows = page.data.into_iter().map(|r| view! { <ReviewRow r may_review review/> }).collect_view();
                         view! {
+                            <TableWrap label="Risk reviews">
                             <table class="table" id="risk-reviews">
                                 <thead><tr><th>"Flagged (UTC)"</th><th>"Payment"</th><th class="num">"Amount"</th><th>"Customer"</th><th class="num">"Score"</th><th>"Reasons"</th><th>"Review"</th></tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
+                            </TableWrap>
                             <nav class="pager" aria-label="Pages">
                                 {first.map(|href| view! { <a href=href>"First page"</a> })}
                                 {next.map(|href| view! { <a href=href rel="next" id="risk-next">"Next page"</a> })}
@@ -108,22 +120,23 @@ fn ReviewRow(r: RiskReviewOut, may_review: bool, review: ServerAction<ReviewPaym
         let amount = money(r.amount, &r.currency);
         let confirm = |verdict: &'static str, summary: &'static str, text: String, button: &'static str, class: &'static str| {
             let id = r.payment_id.clone();
+            let note_id = format!("note-{verdict}-{id}");
             view! {
-                <details>
-                    <summary>{summary}</summary>
+                <Confirm summary=summary danger={verdict == "fraudulent"}>
                     <ActionForm action=review attr:class="form" attr:data-verdict=verdict>
                         <input type="hidden" name="payment_id" value=id/>
                         <input type="hidden" name="verdict" value=verdict/>
                         <p>{text}</p>
-                        <label>"Note (optional)" <input name="note" maxlength="500"/></label>
+                        <label for=note_id.clone()>"Note (optional)"</label>
+                        <input id=note_id name="note" maxlength="500"/>
                         <button type="submit" class=class>{button}</button>
                     </ActionForm>
-                </details>
+                </Confirm>
             }
         };
         view! {
             {confirm("safe", "Mark safe…", format!("Close the review of {amount}: the payment is legitimate."), "Confirm safe", "secondary")}
-            {confirm("fraudulent", "Mark fraudulent…", format!("Report {amount} as fraudulent: payment.reported_fraudulent is published to your alerts and integrations. Refund it separately if needed."), "Confirm fraudulent", "danger")}
+            {confirm("fraudulent", "Mark fraudulent…", format!("Report {amount} as fraudulent: payment.reported_fraudulent is published to your alerts and integrations. The verdict is final; refund it separately if needed."), "Confirm fraudulent", "danger solid")}
         }
     });
     view! {

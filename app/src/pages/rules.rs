@@ -6,13 +6,15 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use serde_json::Value;
 
+use super::ops_ui::TableWrap;
 use crate::{
-    components::{ActionError, ErrorNote, MeResource},
+    components::{Confirm, EmptyState, ErrorNote, Loading, MeResource, Toast},
     domain::{
         rules::{views::*, ConditionSpec, Pattern, PatternSpec, TargetSpec, OPERATORS},
         Action as Permission,
     },
-    server_fns::rules::{delete_rule, dry_run_rule, get_rule, list_rules, rule_stats, rule_targets, save_rule, SetRuleEnabled},
+    error::AppError,
+    server_fns::rules::{delete_rule, dry_run_rule, get_rule, list_rules, rule_stats, rule_targets, save_rule, RuleTargetChoices, SetRuleEnabled},
 };
 
 fn target_text(t: &TargetSpec) -> String {
@@ -31,14 +33,21 @@ pub fn RulesPage() -> impl IntoView {
         <h1>"Rules"</h1>
         <p class="hint">"A rule sends the events that match its pattern — type patterns and field conditions — to an endpoint, a plugin or its own archive."</p>
         <p><a href="/rules/new" id="new-rule">"New rule"</a></p>
-        <ActionError value=toggle.value()/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Toast value=toggle.value() message=|r: &RuleOut| {
+            if r.enabled { format!("Rule “{}” enabled: matching events are routed from now on.", r.name) } else { format!("Rule “{}” disabled: it routes nothing until enabled again.", r.name) }
+        }/>
+        <Suspense fallback=|| view! { <Loading label="Loading rules…"/> }>
             {move || Suspend::new(async move {
                 match rules.await {
-                    Ok(rules) if rules.is_empty() => view! { <p class="empty">"No rules yet."</p> }.into_any(),
+                    Ok(rules) if rules.is_empty() => view! {
+                        <EmptyState title="No rules yet." hint="A rule routes matching events, for example refunds over 1,000 to a webhook endpoint. New rules start disabled so you can dry-run them first.">
+                            <a href="/rules/new">"Create a rule"</a>
+                        </EmptyState>
+                    }.into_any(),
                     Ok(rules) => view! {
+                        <TableWrap label="Rules">
                         <table class="table" id="rules-table">
-                            <thead><tr><th>"Name"</th><th>"Status"</th><th>"Pattern"</th><th>"Target"</th><th>"Payload"</th><th class="num">"Matches (7 d)"</th><th></th></tr></thead>
+                            <thead><tr><th>"Name"</th><th>"Status"</th><th>"Pattern"</th><th>"Target"</th><th>"Payload"</th><th class="num">"Matches (7 d)"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {rules.into_iter().map(|r| {
                                     let href = format!("/rules/{}", r.id);
@@ -63,6 +72,7 @@ pub fn RulesPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </TableWrap>
                     }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }
@@ -75,6 +85,7 @@ pub fn RulesPage() -> impl IntoView {
 #[component]
 pub fn RulesWindowTable(rules: Vec<RuleWindowStats>) -> impl IntoView {
     view! {
+        <TableWrap label="Rules in this window">
         <table class="table" id="bus-rules-table">
             <thead><tr><th>"Rule"</th><th class="num">"Matched"</th><th class="num">"Delivered"</th><th class="num">"Failed attempts"</th></tr></thead>
             <tbody>
@@ -88,6 +99,7 @@ pub fn RulesWindowTable(rules: Vec<RuleWindowStats>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        </TableWrap>
     }
 }
 
@@ -102,12 +114,26 @@ pub fn RuleEditorPage() -> impl IntoView {
             get_rule(id).await.map(Some)
         }
     });
+    // Everything the form loads is made here, with the page, not inside the suspense that waits
+    // for the rule: a resource made after an await is not the one the browser hydrates with.
+    let MeResource(me) = expect_context::<MeResource>();
+    let targets = Resource::new(|| (), |_| rule_targets());
+    let stats = Resource::new(id, |id| async move {
+        if id.is_empty() || id == "new" {
+            Ok(None)
+        } else {
+            rule_stats(id).await.map(Some)
+        }
+    });
+    let can_manage = Resource::new(|| (), move |_| async move {
+        matches!(me.await, Ok(Some(ref me)) if MeResource::role_in_active(me).is_some_and(|r| r.can(Permission::RulesManage)))
+    });
     view! {
-        <p class="breadcrumb"><a href="/rules">"Rules"</a></p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <p class="breadcrumb"><a href="/rules">"← Rules"</a></p>
+        <Suspense fallback=|| view! { <Loading label="Loading the rule…"/> }>
             {move || Suspend::new(async move {
                 match rule.await {
-                    Ok(rule) => view! { <RuleForm rule/> }.into_any(),
+                    Ok(rule) => view! { <RuleForm rule targets stats can_manage/> }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }
             })}
@@ -146,8 +172,12 @@ const SAMPLE: &str = r#"{
 }"#;
 
 #[component]
-fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
-    let MeResource(me) = expect_context::<MeResource>();
+fn RuleForm(
+    rule: Option<RuleOut>,
+    targets: Resource<Result<RuleTargetChoices, AppError>>,
+    stats: Resource<Result<Option<RuleStatsOut>, AppError>>,
+    can_manage: Resource<bool>,
+) -> impl IntoView {
     let existing_id = rule.as_ref().map(|r| r.id.clone()).unwrap_or_default();
     let is_new = rule.is_none();
     let r = rule.clone();
@@ -167,7 +197,6 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
     let plugin = RwSignal::new(r.as_ref().and_then(|r| r.target.plugin.clone()).unwrap_or_default());
     let style = RwSignal::new(r.as_ref().map(|r| r.payload_style.clone()).unwrap_or_else(|| "snapshot".into()));
     let sample = RwSignal::new(SAMPLE.to_owned());
-    let targets = Resource::new(|| (), |_| rule_targets());
 
     let spec = Memo::new(move |_| PatternSpec {
         types: types.get().split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
@@ -216,7 +245,6 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
         let body = body.clone();
         async move { dry_run_rule(body).await }
     });
-    let confirm_delete = RwSignal::new(false);
     let id_for_delete = existing_id.clone();
     let remove = Action::new(move |_: &()| {
         let id = id_for_delete.clone();
@@ -228,15 +256,13 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
             navigate("/rules", Default::default());
         }
     });
-    let stats = {
-        let id = existing_id.clone();
-        Resource::new(move || save.version().get(), move |_| {
-            let id = id.clone();
-            async move { if id.is_empty() { Ok(None) } else { rule_stats(id).await.map(Some) } }
-        })
-    };
-    let can_manage = Resource::new(|| (), move |_| async move {
-        matches!(me.await, Ok(Some(ref me)) if MeResource::role_in_active(me).is_some_and(|r| r.can(Permission::RulesManage)))
+    // A save changes the counters' rule: read them again.
+    Effect::new(move |previous: Option<usize>| {
+        let version = save.version().get();
+        if previous.is_some_and(|p| p != version) {
+            stats.refetch();
+        }
+        version
     });
 
     view! {
@@ -267,7 +293,7 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
             <input id="rule-types" class="mono" prop:value=move || types.get() on:input=move |ev| types.set(event_target_value(&ev))/>
             <p class="hint">"Conditions (all must hold). Paths address the envelope: "<code>"payload.amount"</code>", "<code>"actor_type"</code>", "<code>"metadata.source"</code>". Values are JSON when they parse ("<code>"1000"</code>", "<code>"true"</code>", "<code>"[\"usd\",\"eur\"]"</code>"), else text."</p>
             <table class="table" id="rule-conditions">
-                <thead><tr><th>"Path"</th><th>"Operator"</th><th>"Value"</th><th></th></tr></thead>
+                <thead><tr><th>"Path"</th><th>"Operator"</th><th>"Value"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                 <tbody>
                     <For each=move || conditions.get() key=|c| c.key let:c>
                         {
@@ -276,13 +302,20 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
                             let selected = c.operator.clone();
                             view! {
                                 <tr>
-                                    <td><input class="mono" placeholder="payload.amount" prop:value=c.path.clone() on:input=move |ev| { let v = event_target_value(&ev); set(&|r| r.path = v.clone()) }/></td>
                                     <td>
-                                        <select on:change=move |ev| { let v = event_target_value(&ev); set(&|r| r.operator = v.clone()) }>
+                                        <label for=format!("cond-{key}-path") class="visually-hidden">{format!("Condition {} path", key + 1)}</label>
+                                        <input id=format!("cond-{key}-path") class="mono" placeholder="payload.amount" prop:value=c.path.clone() on:input=move |ev| { let v = event_target_value(&ev); set(&|r| r.path = v.clone()) }/>
+                                    </td>
+                                    <td>
+                                        <label for=format!("cond-{key}-operator") class="visually-hidden">{format!("Condition {} operator", key + 1)}</label>
+                                        <select id=format!("cond-{key}-operator") on:change=move |ev| { let v = event_target_value(&ev); set(&|r| r.operator = v.clone()) }>
                                             {OPERATORS.iter().map(|op| view! { <option value=*op selected=*op == selected.as_str()>{*op}</option> }).collect_view()}
                                         </select>
                                     </td>
-                                    <td><input class="mono" placeholder="1000" prop:value=c.value.clone() on:input=move |ev| { let v = event_target_value(&ev); set(&|r| r.value = v.clone()) }/></td>
+                                    <td>
+                                        <label for=format!("cond-{key}-value") class="visually-hidden">{format!("Condition {} value", key + 1)}</label>
+                                        <input id=format!("cond-{key}-value") class="mono" placeholder="1000" prop:value=c.value.clone() on:input=move |ev| { let v = event_target_value(&ev); set(&|r| r.value = v.clone()) }/>
+                                    </td>
                                     <td><button type="button" class="small danger" on:click=move |_| conditions.update(|rows| rows.retain(|r| r.key != key))>"Remove"</button></td>
                                 </tr>
                             }
@@ -338,12 +371,15 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
             </Suspense>
             {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <span class="notice" role="status">" Saved."</span> })}
         </form>
-        <ActionError value=save.value()/>
+        <Toast value=save.value() message=|r: &RuleOut| {
+            if r.enabled { format!("Rule “{}” saved and enabled.", r.name) } else { format!("Rule “{}” saved (disabled: dry-run it, then enable it).", r.name) }
+        }/>
 
         <section class="card" id="rule-live-test">
             <h2>"Live test"</h2>
+            <label for="rule-sample">"Sample event"</label>
             <p class="hint">"Paste an event (an envelope with "<code>"type"</code>" and "<code>"payload"</code>"); it is matched as you type."</p>
-            <textarea id="rule-sample" class="mono" rows="8" prop:value=move || sample.get() on:input=move |ev| sample.set(event_target_value(&ev))></textarea>
+            <textarea id="rule-sample" class="mono" rows="8" aria-label="Sample event (JSON)" prop:value=move || sample.get() on:input=move |ev| sample.set(event_target_value(&ev))></textarea>
             {move || match live.get() {
                 Err(message) => view! { <p class="error-text" id="live-result">{message}</p> }.into_any(),
                 Ok(ev) => view! {
@@ -374,8 +410,11 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
                     }
                 }>"Dry run"</button>
             </div>
-            <ActionError value=dry.value()/>
-            {move || dry.pending().get().then(|| view! { <p class="loading">"Scanning…"</p> })}
+            {move || match dry.value().get() {
+                Some(Err(error)) => Some(view! { <ErrorNote error/> }),
+                _ => None,
+            }}
+            {move || dry.pending().get().then(|| view! { <Loading label="Scanning stored events…"/> })}
             {move || match dry.value().get() {
                 Some(Ok(out)) => Some(view! {
                     <div id="dry-run-result">
@@ -384,6 +423,7 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
                             {out.truncated.then(|| format!(" The scan stopped at its limit of {} events; older events were not read.", out.scan_limit))}
                         </p>
                         {(!out.samples.is_empty()).then(|| view! {
+                            <TableWrap label="Matching events">
                             <table class="table">
                                 <thead><tr><th>"Event"</th><th>"Type"</th><th>"When"</th></tr></thead>
                                 <tbody>
@@ -396,6 +436,7 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            </TableWrap>
                         })}
                     </div>
                 }),
@@ -406,20 +447,22 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
         {(!is_new).then(|| view! {
             <section class="card" id="rule-stats">
                 <h2>"Matches (30 days)"</h2>
-                <Suspense fallback=|| ()>
+                <Suspense fallback=|| view! { <Loading/> }>
                     {move || Suspend::new(async move {
                         match stats.await {
                             Ok(Some(s)) => view! {
                                 <p>{s.matched}" matched · "{s.delivered}" delivered · "{s.failed}" failed attempts · "{s.undelivered}" not delivered yet"</p>
                                 {(!s.recent_errors.is_empty()).then(|| view! {
+                                    <TableWrap label="Recent errors">
                                     <table class="table">
                                         <thead><tr><th>"Event"</th><th>"Type"</th><th>"Attempts"</th><th>"Error"</th></tr></thead>
                                         <tbody>
                                             {s.recent_errors.into_iter().map(|e| view! {
-                                                <tr><td class="mono">{e.event_id}</td><td>{e.event_type}</td><td class="num">{e.attempts}</td><td>{e.error}</td></tr>
+                                                <tr><td class="mono"><a href=format!("/events/{}", e.event_id)>{e.event_id.clone()}</a></td><td>{e.event_type}</td><td class="num">{e.attempts}</td><td class="error-text">{e.error}</td></tr>
                                             }).collect_view()}
                                         </tbody>
                                     </table>
+                                    </TableWrap>
                                 })}
                             }.into_any(),
                             Ok(None) => ().into_any(),
@@ -429,17 +472,12 @@ fn RuleForm(rule: Option<RuleOut>) -> impl IntoView {
                 </Suspense>
             </section>
             <section class="card" id="rule-delete">
-                {move || if confirm_delete.get() {
-                    view! {
-                        <p>"Delete this rule, its counters and its archive? This cannot be undone."</p>
-                        <button type="button" class="danger" id="confirm-delete" on:click=move |_| { remove.dispatch(()); }>"Yes, delete"</button>
-                        " "
-                        <button type="button" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
-                    }.into_any()
-                } else {
-                    view! { <button type="button" class="danger" id="delete-rule" on:click=move |_| confirm_delete.set(true)>"Delete rule"</button> }.into_any()
-                }}
-                <ActionError value=remove.value()/>
+                <h2>"Delete"</h2>
+                <Confirm summary="Delete rule…" danger=true testid="delete-rule">
+                    <p>"Delete this rule, its counters and its archive? Matching events stop being routed at once. This cannot be undone; to pause it instead, disable it."</p>
+                    <button type="button" class="danger" id="confirm-delete" on:click=move |_| { remove.dispatch(()); }>"Delete rule"</button>
+                </Confirm>
+                <Toast value=remove.value() message=|_: &RuleDeletedOut| "Rule deleted.".to_owned()/>
             </section>
         })}
     }

@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use super::ops_ui::TableWrap;
 use crate::{
-    components::{ActionError, ErrorNote},
+    components::{ActionError, Confirm, EmptyState, ErrorNote, Loading, Toast},
     domain::{settings::SettingsOut, Currency},
     server_fns::settings::{get_settings, payment_audit_log, settings_audit, AddWebhookSecret, RemoveWebhookSecret, SaveSettings},
 };
@@ -20,11 +21,14 @@ pub fn SettingsPage() -> impl IntoView {
 
     view! {
         <h1>"Settings"</h1>
+        <p class="hint">"Secrets are never shown in full: a saved key appears masked, and sending the mask back keeps it."</p>
         {move || save.value().get().and_then(|r| r.ok()).map(|_| view! { <p class="notice" role="status" id="settings-saved">"Settings saved."</p> })}
         <ActionError value=save.value()/>
-        <ActionError value=add.value()/>
-        <ActionError value=remove.value()/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <div class="toast-stack">
+            <Toast value=add.value() message=|s: &SettingsOut| format!("Webhook secret added: {} active.", super::ops_ui::plural(s.webhook_secrets.len() as u64, "secret", "secrets"))/>
+            <Toast value=remove.value() message=|s: &SettingsOut| format!("Webhook secret removed: {} left.", super::ops_ui::plural(s.webhook_secrets.len() as u64, "secret", "secrets"))/>
+        </div>
+        <Suspense fallback=|| view! { <Loading label="Loading settings…"/> }>
             {move || Suspend::new(async move {
                 match settings.await {
                     Ok(s) => view! { <SettingsForms s save add remove/> }.into_any(),
@@ -33,11 +37,14 @@ pub fn SettingsPage() -> impl IntoView {
             })}
         </Suspense>
         <h2>"Changes"</h2>
-        <Suspense fallback=|| ()>
+        <Suspense fallback=|| view! { <Loading label="Loading changes…"/> }>
             {move || Suspend::new(async move {
                 match audit.await {
-                    Ok(list) if list.data.is_empty() => view! { <p class="empty">"No changes yet."</p> }.into_any(),
+                    Ok(list) if list.data.is_empty() => view! {
+                        <EmptyState title="No changes yet." hint="Every change to these settings is recorded here: who, when and which fields (never the secret values)."/>
+                    }.into_any(),
                     Ok(list) => view! {
+                        <TableWrap label="Settings changes">
                         <table class="table" id="settings-audit">
                             <thead><tr><th>"When"</th><th>"Who"</th><th>"Fields"</th></tr></thead>
                             <tbody>
@@ -50,6 +57,7 @@ pub fn SettingsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </TableWrap>
                     }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }
@@ -62,25 +70,25 @@ pub fn SettingsPage() -> impl IntoView {
 fn SettingsForms(s: SettingsOut, save: ServerAction<SaveSettings>, add: ServerAction<AddWebhookSecret>, remove: ServerAction<RemoveWebhookSecret>) -> impl IntoView {
     view! {
         <ActionForm action=save attr:class="card form" attr:id="settings-form">
-            <label class="checkbox">
-                <input type="checkbox" name="payments_enabled" value="on" checked=s.payments_enabled/>
-                " Payments enabled (checkout is refused while off)"
-            </label>
+            <div class="checkbox-field">
+                <input type="checkbox" id="settings-payments-enabled" name="payments_enabled" value="on" checked=s.payments_enabled/>
+                <label for="settings-payments-enabled" class="checkbox">" Payments enabled (checkout is refused while off)"</label>
+            </div>
             <div class="row">
                 <div>
                     <label for="settings-currency">"Default currency"</label>
-                    <input id="settings-currency" name="default_currency" value=s.default_currency.clone() maxlength="3" size="4"/>
+                    <input id="settings-currency" name="default_currency" value=s.default_currency.clone() maxlength="3" size="4" autocomplete="off"/>
                 </div>
                 <div>
                     <label for="settings-emails">"Notification addresses (comma-separated)"</label>
-                    <input id="settings-emails" name="notification_emails" value=s.notification_emails.join(", ") size="40"/>
+                    <input id="settings-emails" name="notification_emails" value=s.notification_emails.join(", ") size="40" autocomplete="off"/>
                 </div>
             </div>
             <div>
                 <label for="settings-stripe-key">"Own Stripe secret key (optional; otherwise the platform's Connect account is used)"</label>
-                <input id="settings-stripe-key" name="stripe_secret_key" autocomplete="off" size="40"
+                <input id="settings-stripe-key" name="stripe_secret_key" autocomplete="off" size="40" aria-describedby="settings-stripe-key-hint"
                     value=s.stripe_secret_key.clone().unwrap_or_default() placeholder="sk_live_…"/>
-                <p class="hint">"Shown masked. Leave the mask to keep the key; clear the field to remove it."</p>
+                <p class="hint" id="settings-stripe-key-hint">"Shown masked. Leave the mask to keep the key; clear the field to remove it."</p>
             </div>
             <p class="hint">"Stripe API version: "<code>{s.stripe_api_version.clone()}</code></p>
             <button type="submit">"Save settings"</button>
@@ -89,18 +97,32 @@ fn SettingsForms(s: SettingsOut, save: ServerAction<SaveSettings>, add: ServerAc
             <h2>"Webhook signing secrets"</h2>
             <p class="hint">"For a Connect endpoint of your own. To rotate: add the new secret, update Stripe, then remove the old one."</p>
             {if s.webhook_secrets.is_empty() {
-                view! { <p class="empty">"No webhook secrets of your own."</p> }.into_any()
+                view! { <EmptyState title="No webhook secrets of your own." hint="Only needed when Stripe signs to an endpoint of your own; add its whsec_… secret below."/> }.into_any()
             } else {
+                let last = s.webhook_secrets.len() == 1;
                 view! {
-                    <ul>
-                        {s.webhook_secrets.clone().into_iter().map(|m| view! {
-                            <li>
-                                <code>{m.clone()}</code>" "
+                    <ul class="secret-list">
+                        {s.webhook_secrets.clone().into_iter().map(|m| {
+                            let mask = m.clone();
+                            let form = view! {
                                 <ActionForm action=remove attr:class="inline">
-                                    <input type="hidden" name="mask" value=m.clone()/>
+                                    <input type="hidden" name="mask" value=mask/>
                                     <button type="submit" class="danger small">"Remove"</button>
                                 </ActionForm>
-                            </li>
+                            };
+                            // Removing one of several is the last step of a rotation; removing the
+                            // only one stops every signed webhook, so that one asks first.
+                            let control = if last {
+                                view! {
+                                    <Confirm summary="Remove…" danger=true testid="remove-last-webhook-secret">
+                                        <p>"This is your only webhook secret: once removed, Stripe's webhooks to your own endpoint fail their signature check until you add a new one."</p>
+                                        {form}
+                                    </Confirm>
+                                }.into_any()
+                            } else {
+                                form.into_any()
+                            };
+                            view! { <li><code class="wrap-anywhere">{m.clone()}</code>" "{control}</li> }
                         }).collect_view()}
                     </ul>
                 }.into_any()
@@ -108,7 +130,7 @@ fn SettingsForms(s: SettingsOut, save: ServerAction<SaveSettings>, add: ServerAc
             <ActionForm action=add attr:class="form row" attr:id="add-webhook-secret-form">
                 <div>
                     <label for="new-webhook-secret">"New secret"</label>
-                    <input id="new-webhook-secret" name="secret" autocomplete="off" placeholder="whsec_…" size="40"/>
+                    <input id="new-webhook-secret" name="secret" autocomplete="off" placeholder="whsec_…" size="40" required/>
                 </div>
                 <button type="submit">"Add secret"</button>
             </ActionForm>
@@ -144,13 +166,20 @@ pub fn PaymentAuditPage() -> impl IntoView {
             <button type="submit">"Filter"</button>
             <a href=export id="audit-export">"Export CSV"</a>
         </form>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <Loading label="Loading the audit log…"/> }>
             {move || Suspend::new(async move {
                 match log.await {
-                    Ok(list) if list.data.is_empty() => view! { <p class="empty">"Nothing recorded yet."</p> }.into_any(),
+                    Ok(list) if list.data.is_empty() => view! {
+                        <EmptyState title="Nothing recorded yet." hint="Refunds, captures, cancellations, checkouts and webhooks that move money are recorded here as they happen.">
+                            <a href="/payments">"Go to the payments"</a>
+                        </EmptyState>
+                    }.into_any(),
                     Ok(list) => {
-                        let next = list.has_more.then(|| list.data.last().map(|e| e.id.clone())).flatten();
+                        // The next page keeps the action filter.
+                        let action = filters.get_untracked().0.filter(|a| !a.is_empty()).map(|a| format!("action={}&", a.replace('*', "%2A"))).unwrap_or_default();
+                        let next = list.has_more.then(|| list.data.last().map(|e| format!("/audit?{action}starting_after={}", e.id))).flatten();
                         view! {
+                            <TableWrap label="Payment audit log">
                             <table class="table" id="audit-table">
                                 <thead><tr><th>"When"</th><th>"Action"</th><th>"By"</th><th>"Payment"</th><th class="num">"Amount"</th><th>"Result"</th></tr></thead>
                                 <tbody>
@@ -173,7 +202,8 @@ pub fn PaymentAuditPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                            {next.map(|id| view! { <p><a id="audit-next" href=format!("/audit?starting_after={id}")>"Older →"</a></p> })}
+                            </TableWrap>
+                            {next.map(|href| view! { <p><a id="audit-next" href=href>"Older →"</a></p> })}
                         }.into_any()
                     }
                     Err(error) => view! { <ErrorNote error/> }.into_any(),

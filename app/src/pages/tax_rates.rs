@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::{ActionError, ErrorNote, MeResource},
+    components::{ActionError, Confirm, EmptyState, ErrorNote, Loading, MeResource, TableWrap, Toast},
     domain::{tax::dto::TaxRateOut, Action, Currency},
     server_fns::tax::{invoice_tax, list_tax_rates, CalculateTax, CheckTaxNumber, CreateTaxRate, DeleteTaxRate, SetTaxRateActive, UpdateTaxRate},
 };
@@ -75,18 +75,26 @@ pub fn TaxRatesPage() -> impl IntoView {
         <ActionError value=update.value()/>
         <ActionError value=toggle.value()/>
         <ActionError value=delete.value()/>
-        {move || delete.value().get().and_then(Result::ok).map(|r| view! { <p class="notice" role="status">{format!("Deleted {}.", r.name)}</p> })}
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        {move || delete.value().get().and_then(Result::ok).map(|r| view! { <p class="notice" role="status" id="tax-rate-deleted">{format!("Deleted {}.", r.name)}</p> })}
+        <Toast value=super::succeeded(create.value()) message=|r: &TaxRateOut| format!("Tax rate {} ({}%) added.", r.name, r.percentage)/>
+        <Toast value=super::succeeded(update.value()) message=|r: &TaxRateOut| format!("Tax rate {} saved.", r.name)/>
+        <Toast value=super::succeeded(toggle.value()) message=|r: &TaxRateOut| format!("Tax rate {} {}.", r.name, if r.active { "activated" } else { "deactivated" })/>
+        <Toast value=super::succeeded(delete.value()) message=|r: &TaxRateOut| format!("Tax rate {} deleted.", r.name)/>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match rates.await {
-                    Ok(list) if list.is_empty() => view! { <p class="empty">"No tax rates yet."</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <EmptyState title="No tax rates yet" hint="Add a rate per country (and optionally region or tax code) above; checkout applies the most specific active one."/>
+                    }.into_any(),
                     Ok(list) => view! {
+                        <TableWrap label="Tax rates">
                         <table class="table" id="tax-rates-table">
-                            <thead><tr><th>"Name"</th><th>"Where"</th><th>"Rate"</th><th>"Type"</th><th>"Status"</th><th></th></tr></thead>
+                            <thead><tr><th>"Name"</th><th>"Where"</th><th>"Rate"</th><th>"Type"</th><th>"Status"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|r| rate_row(r, manage(), update, toggle, delete)).collect_view()}
                             </tbody>
                         </table>
+                        </TableWrap>
                     }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }
@@ -145,6 +153,13 @@ fn rate_row(
     let next_active = if r.active { "false" } else { "true" };
     let toggle_label = if r.active { "Deactivate" } else { "Activate" };
     let (name, percentage, inclusive) = (r.name.clone(), r.percentage.clone(), r.inclusive);
+    let (name_id, pct_id) = (format!("tax-name-{}", r.id), format!("tax-percentage-{}", r.id));
+    let consequence = format!(
+        "Delete {} ({}%, {})? It is gone for good: new checkouts stop using it and it cannot be restored. Deactivate it instead to keep it for reference.",
+        r.name,
+        r.percentage,
+        scope(&r)
+    );
     view! {
         <tr data-rate-id=r.id.clone()>
             <td>{r.name.clone()}</td>
@@ -154,25 +169,34 @@ fn rate_row(
             <td><span class=badge>{status}</span></td>
             <td>
                 {manage.then(|| view! {
-                    <details>
+                    <details class="row-edit">
                         <summary>"Edit"</summary>
-                        <ActionForm action=update attr:class="form">
-                            <input type="hidden" name="id" value=id_edit/>
-                            <input name="name" required maxlength="100" value=name/>
-                            <input name="percentage" required size="8" value=percentage/>
-                            <label class="checkbox"><input type="checkbox" name="inclusive" value="on" checked=inclusive/>" inclusive"</label>
-                            <button type="submit">"Save"</button>
-                        </ActionForm>
-                        <ActionForm action=toggle attr:class="inline">
-                            <input type="hidden" name="id" value=id_toggle/>
-                            <input type="hidden" name="active" value=next_active/>
-                            <button type="submit" class="secondary">{toggle_label}</button>
-                        </ActionForm>
-                        <ActionForm action=delete attr:class="inline">
-                            <input type="hidden" name="id" value=id_delete/>
-                            <label class="checkbox"><input type="checkbox" name="confirm" value="on" required/>" Yes, delete this rate"</label>
-                            <button type="submit" class="danger">"Delete"</button>
-                        </ActionForm>
+                        <div class="row-edit-body">
+                            <ActionForm action=update attr:class="form">
+                                <input type="hidden" name="id" value=id_edit/>
+                                <label for=name_id.clone()>"Name"</label>
+                                <input id=name_id name="name" required maxlength="100" value=name/>
+                                <label for=pct_id.clone()>"Percentage"</label>
+                                <input id=pct_id name="percentage" required size="8" inputmode="decimal" value=percentage/>
+                                <label class="checkbox"><input type="checkbox" name="inclusive" value="on" checked=inclusive/>" Inclusive"</label>
+                                <button type="submit">"Save"</button>
+                            </ActionForm>
+                            <div class="row">
+                                <ActionForm action=toggle attr:class="inline">
+                                    <input type="hidden" name="id" value=id_toggle/>
+                                    <input type="hidden" name="active" value=next_active/>
+                                    <button type="submit" class="secondary">{toggle_label}</button>
+                                </ActionForm>
+                                <Confirm summary="Delete…" danger=true>
+                                    <ActionForm action=delete attr:class="form">
+                                        <input type="hidden" name="id" value=id_delete/>
+                                        <input type="hidden" name="confirm" value="on"/>
+                                        <p>{consequence}</p>
+                                        <button type="submit" class="danger solid">"Delete this rate"</button>
+                                    </ActionForm>
+                                </Confirm>
+                            </div>
+                        </div>
                     </details>
                 })}
             </td>
@@ -187,7 +211,7 @@ fn rate_row(
 pub fn InvoiceTaxBreakdown(#[prop(into)] invoice_id: String) -> impl IntoView {
     let breakdown = Resource::new(move || invoice_id.clone(), invoice_tax);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match breakdown.await {
                     Ok(b) => view! {

@@ -17,7 +17,7 @@ pub fn NewTenantPage() -> impl IntoView {
         <p class="hint">"A tenant is a separate workspace with its own members, keys and payments. You will own it."</p>
         <ActionForm action=create attr:class="card form" attr:id="new-tenant-form">
             <label for="tenant-name">"Name"</label>
-            <input id="tenant-name" name="name" required maxlength="100" placeholder="Acme Marketplace"/>
+            <input id="tenant-name" name="name" required maxlength="100" placeholder="Acme Marketplace" autocomplete="organization"/>
             <button type="submit">"Create tenant"</button>
             <ActionError value=create.value()/>
         </ActionForm>

@@ -5,9 +5,13 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use super::ops_ui::TableWrap;
 use crate::{
-    components::{ActionError, ErrorNote, MeResource},
-    domain::{webhooks::WebhookEndpointWithSecret, Action},
+    components::{Confirm, EmptyState, ErrorNote, Loading, MeResource, Toast},
+    domain::{
+        webhooks::{WebhookEndpointOut, WebhookEndpointWithSecret, WebhookMessageOut},
+        Action,
+    },
     server_fns::webhook_endpoints::{
         get_webhook_endpoint, list_webhook_endpoints, webhook_attempts, webhook_messages, CreateWebhookEndpoint, DeleteWebhookEndpoint,
         ResendWebhookMessage, RotateWebhookSecret, SendWebhookTest, SetWebhookEndpointActive,
@@ -57,6 +61,7 @@ pub fn WebhookEndpointsPage() -> impl IntoView {
         <h1>"Webhook endpoints"</h1>
         <p class="hint">"paybus POSTs your tenant's events to these URLs, signed per the Standard Webhooks specification ("
             <code>"webhook-id"</code>", "<code>"webhook-timestamp"</code>", "<code>"webhook-signature"</code>"). Failed deliveries are retried for about a day."</p>
+        <Toast value=create.value() message=|c: &WebhookEndpointWithSecret| format!("Endpoint {} added. Copy its signing secret below.", c.endpoint.url)/>
         {move || create.value().get().and_then(Result::ok).map(|created| secret_card(created, "New endpoint"))}
         <Show when=manage>
             <ActionForm action=create attr:class="card form" attr:id="create-endpoint-form">
@@ -83,26 +88,32 @@ pub fn WebhookEndpointsPage() -> impl IntoView {
                         </select>
                     </div>
                 </div>
-                <label class="checkbox">
-                    <input type="checkbox" name="ordered" value="on"/>
-                    " Ordered: send one object's events strictly one after another"
-                </label>
+                <div class="checkbox-field">
+                    <input type="checkbox" id="endpoint-ordered" name="ordered" value="on"/>
+                    <label for="endpoint-ordered" class="checkbox">"Ordered: send one object's events strictly one after another"</label>
+                </div>
                 <button type="submit">"Add endpoint"</button>
             </ActionForm>
         </Show>
-        <ActionError value=create.value()/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <Loading label="Loading endpoints…"/> }>
             {move || Suspend::new(async move {
                 match endpoints.await {
-                    Ok(list) if list.is_empty() => view! { <p class="empty">"No webhook endpoints yet. Add one to receive your events."</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <EmptyState title="No webhook endpoints yet." hint="Add an endpoint to receive this tenant's events at your own URL, signed so you can trust them.">
+                            <Show when=manage fallback=|| view! { <p class="hint">"Admins and developers add endpoints."</p> }>
+                                <a href="#endpoint-url" id="add-endpoint-link">"Add an endpoint"</a>
+                            </Show>
+                        </EmptyState>
+                    }.into_any(),
                     Ok(list) => view! {
+                        <TableWrap label="Webhook endpoints">
                         <table class="table" id="webhook-endpoints-table">
                             <thead><tr><th>"URL"</th><th>"Events"</th><th>"Payload"</th><th>"Status"</th><th>"Circuit"</th><th>"Created"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|e| view! {
                                     <tr>
                                         <td>
-                                            <a href=format!("/webhook-endpoints/{}", e.id) class="mono">{e.url.clone()}</a>
+                                            <a href=format!("/webhook-endpoints/{}", e.id) class="mono endpoint-url">{e.url.clone()}</a>
                                             {(!e.description.is_empty()).then(|| view! { <div class="hint">{e.description.clone()}</div> })}
                                         </td>
                                         <td class="mono">{e.events.join(", ")}</td>
@@ -114,6 +125,7 @@ pub fn WebhookEndpointsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </TableWrap>
                     }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }
@@ -139,23 +151,49 @@ pub fn WebhookEndpointDetailPage() -> impl IntoView {
 
     view! {
         <p class="breadcrumb"><a href="/webhook-endpoints">"← Webhook endpoints"</a></p>
+        <div class="toast-stack">
+            <Toast value=test.value() message=|m: &WebhookMessageOut| format!("Test event queued as {}: it appears under Messages and Attempts.", m.id)/>
+            <Toast value=resend.value() message=|m: &WebhookMessageOut| format!("Message {} queued to be sent again.", m.id)/>
+            <Toast value=toggle.value() message=|e: &WebhookEndpointOut| {
+                if e.status == "active" { "Endpoint enabled: new events are sent to it again.".to_owned() } else { "Endpoint disabled: no events are sent to it.".to_owned() }
+            }/>
+            <Toast value=rotate.value() message=|_: &WebhookEndpointWithSecret| "Signing secret rotated. Copy the new secret below.".to_owned()/>
+            <Toast value=delete.value() message=|e: &WebhookEndpointOut| format!("Endpoint {} deleted.", e.url)/>
+        </div>
         {move || rotate.value().get().and_then(Result::ok).map(|rotated| secret_card(rotated, "New signing secret"))}
-        {move || test.value().get().and_then(Result::ok).map(|m| view! { <p class="notice" role="status">"Test event queued as "<code>{m.id}</code>"."</p> })}
+        {move || test.value().get().and_then(Result::ok).map(|m| view! { <p class="notice" role="status" id="test-queued">"Test event queued as "<code>{m.id}</code>"."</p> })}
         {move || delete.value().get().and_then(Result::ok).map(|_| view! { <p class="notice" role="status">"Endpoint deleted. "<a href="/webhook-endpoints">"Back to the list"</a></p> })}
-        <ActionError value=test.value()/>
-        <ActionError value=rotate.value()/>
-        <ActionError value=toggle.value()/>
-        <ActionError value=resend.value()/>
-        <ActionError value=delete.value()/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <Loading label="Loading the endpoint…"/> }>
             {move || Suspend::new(async move {
                 let manage = manages(me).await;
                 match endpoint.await {
                     Ok(e) => {
                         let active = e.status == "active";
                         let (id_test, id_toggle, id_rotate, id_delete) = (e.id.clone(), e.id.clone(), e.id.clone(), e.id.clone());
+                        let (url_disable, url_delete) = (e.url.clone(), e.url.clone());
+                        let toggle_form = if active {
+                            view! {
+                                <Confirm summary="Disable…" danger=true testid="disable-endpoint">
+                                    <p>"While disabled, no events are sent to "<span class="mono">{url_disable}</span>
+                                        ". Messages still waiting are set aside (you can resend them later); enable it again at any time."</p>
+                                    <ActionForm action=toggle attr:class="inline">
+                                        <input type="hidden" name="id" value=id_toggle/>
+                                        <input type="hidden" name="active" value="false"/>
+                                        <button type="submit" class="danger" id="disable-endpoint-submit">"Disable endpoint"</button>
+                                    </ActionForm>
+                                </Confirm>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <ActionForm action=toggle attr:class="inline">
+                                    <input type="hidden" name="id" value=id_toggle/>
+                                    <input type="hidden" name="active" value="true"/>
+                                    <button type="submit">"Enable"</button>
+                                </ActionForm>
+                            }.into_any()
+                        };
                         view! {
-                            <h1 class="mono">{e.url.clone()}</h1>
+                            <h1 class="mono endpoint-url">{e.url.clone()}</h1>
                             {(!e.description.is_empty()).then(|| view! { <p>{e.description.clone()}</p> })}
                             <section class="card" id="endpoint-summary">
                                 <p>"Status: "{badge(&e.status)}{e.disabled_reason.clone().map(|r| format!(" ({r})"))}" · circuit "{badge(&e.circuit)}
@@ -171,21 +209,23 @@ pub fn WebhookEndpointDetailPage() -> impl IntoView {
                                         <input type="hidden" name="id" value=id_test/>
                                         <button type="submit" disabled=!active>"Send test event"</button>
                                     </ActionForm>
-                                    <ActionForm action=toggle attr:class="inline">
-                                        <input type="hidden" name="id" value=id_toggle/>
-                                        <input type="hidden" name="active" value=if active { "false" } else { "true" }/>
-                                        <button type="submit" class=if active { "danger" } else { "" }>{if active { "Disable" } else { "Enable" }}</button>
-                                    </ActionForm>
-                                    <ActionForm action=rotate attr:class="inline" attr:id="rotate-secret-form">
-                                        <input type="hidden" name="id" value=id_rotate/>
-                                        <label for="overlap-hours">"Old secret keeps signing for (hours)"</label>
-                                        <input id="overlap-hours" name="overlap_hours" value="24" size="4"/>
-                                        <button type="submit">"Rotate secret"</button>
-                                    </ActionForm>
-                                    <ActionForm action=delete attr:class="inline">
-                                        <input type="hidden" name="id" value=id_delete/>
-                                        <button type="submit" class="danger">"Delete endpoint"</button>
-                                    </ActionForm>
+                                    {toggle_form}
+                                    <Confirm summary="Rotate secret…" testid="rotate-secret">
+                                        <p>"A new signing secret is made and shown once. The old one keeps signing beside it for the hours you choose, then stops: update your receiver before then, or its signature checks fail."</p>
+                                        <ActionForm action=rotate attr:class="inline" attr:id="rotate-secret-form">
+                                            <input type="hidden" name="id" value=id_rotate/>
+                                            <label for="overlap-hours">"Old secret keeps signing for (hours)"</label>
+                                            <input id="overlap-hours" name="overlap_hours" value="24" size="4" inputmode="numeric"/>
+                                            <button type="submit">"Rotate secret"</button>
+                                        </ActionForm>
+                                    </Confirm>
+                                    <Confirm summary="Delete…" danger=true testid="delete-endpoint">
+                                        <p>"Deletes "<span class="mono">{url_delete}</span>": no more events are sent to it and messages still waiting are dropped. This cannot be undone."</p>
+                                        <ActionForm action=delete attr:class="inline">
+                                            <input type="hidden" name="id" value=id_delete/>
+                                            <button type="submit" class="danger" id="delete-endpoint-submit">"Delete endpoint"</button>
+                                        </ActionForm>
+                                    </Confirm>
                                 </div>
                             })}
                         }.into_any()
@@ -195,14 +235,17 @@ pub fn WebhookEndpointDetailPage() -> impl IntoView {
             })}
         </Suspense>
         <h2>"Messages"</h2>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <Loading label="Loading messages…"/> }>
             {move || Suspend::new(async move {
                 let manage = manages(me).await;
                 match messages.await {
-                    Ok(list) if list.data.is_empty() => view! { <p class="empty">"No messages yet: events this endpoint subscribes to will appear here."</p> }.into_any(),
+                    Ok(list) if list.data.is_empty() => view! {
+                        <EmptyState title="No messages yet." hint="Events this endpoint subscribes to appear here as they happen. Send a test event to try it now."/>
+                    }.into_any(),
                     Ok(list) => view! {
+                        <TableWrap label="Messages">
                         <table class="table" id="webhook-messages">
-                            <thead><tr><th>"Message"</th><th>"Event"</th><th>"Status"</th><th>"Attempts"</th><th>"Last result"</th><th>"Created"</th><th></th></tr></thead>
+                            <thead><tr><th>"Message"</th><th>"Event"</th><th>"Status"</th><th>"Attempts"</th><th>"Last result"</th><th>"Created"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {list.data.into_iter().map(|m| {
                                     let last = match (m.last_status_code, m.last_error.clone()) {
@@ -232,17 +275,21 @@ pub fn WebhookEndpointDetailPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </TableWrap>
                     }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }
             })}
         </Suspense>
         <h2>"Attempts"</h2>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <Loading label="Loading attempts…"/> }>
             {move || Suspend::new(async move {
                 match attempts.await {
-                    Ok(list) if list.data.is_empty() => view! { <p class="empty">"No attempts yet."</p> }.into_any(),
+                    Ok(list) if list.data.is_empty() => view! {
+                        <EmptyState title="No attempts yet." hint="Each try to deliver a message is logged here with its HTTP status, latency and the start of the response."/>
+                    }.into_any(),
                     Ok(list) => view! {
+                        <TableWrap label="Attempts">
                         <table class="table attempt-log" id="webhook-attempts">
                             <thead><tr><th>"When"</th><th>"Message"</th><th>"#"</th><th>"Trigger"</th><th>"Result"</th><th>"Status"</th><th>"Latency"</th><th>"Response / error"</th></tr></thead>
                             <tbody>
@@ -255,11 +302,12 @@ pub fn WebhookEndpointDetailPage() -> impl IntoView {
                                         <td>{badge(&a.status)}</td>
                                         <td class="num">{a.status_code.map(|c| c.to_string()).unwrap_or_default()}</td>
                                         <td class="num">{format!("{} ms", a.latency_ms)}</td>
-                                        <td class="mono">{a.error.clone().or(a.response_excerpt.clone()).unwrap_or_default()}</td>
+                                        <td class="mono excerpt">{a.error.clone().or(a.response_excerpt.clone()).unwrap_or_default()}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </TableWrap>
                     }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }

@@ -11,15 +11,22 @@ use crate::{
     error::AppError,
 };
 
-/// Events newest first, narrowed by an exact type, comma-separated patterns and an actor.
+/// Events newest first, narrowed by an exact type, comma-separated patterns, an actor, a delivery
+/// status (`dead`: the events with a dead letter) and listener, and a range of days (`2026-11-23`,
+/// UTC).
 #[server(prefix = "/sfn")]
 pub async fn list_events(
     event_type: Option<String>,
     pattern: Option<String>,
     actor: Option<String>,
+    status: Option<String>,
+    listener: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     starting_after: Option<String>,
 ) -> Result<List<EventOut>, AppError> {
     use crate::ssr::services::events::{self, EventQuery};
+    use crate::domain::audit_log::day_bound;
     use form::{given, PAGE_SIZE};
     let caller = super::context::caller().await?;
     let access = caller.access().await?;
@@ -27,6 +34,11 @@ pub async fn list_events(
         event_type: given(event_type),
         pattern: given(pattern),
         actor: given(actor),
+        status: given(status),
+        listener: given(listener),
+        // A date field sends a day: from its midnight to the end of the `to` day (UTC).
+        from: given(from).map(|d| day_bound(&d, false)),
+        to: given(to).map(|d| day_bound(&d, true)),
         starting_after: given(starting_after),
         limit: Some(PAGE_SIZE),
         ..Default::default()
@@ -50,6 +62,15 @@ pub async fn retry_delivery(id: String) -> Result<DeliveryOut, AppError> {
     crate::ssr::services::events::retry(&caller.state, &access, id.trim()).await
 }
 
+/// How many events a replay with these fields would re-deliver (the same fields as
+/// [`start_replay`]), so the page can say it before the merchant confirms.
+#[server(prefix = "/sfn")]
+pub async fn count_replay(types: String, from: Option<String>, to: Option<String>, listener: Option<String>) -> Result<u64, AppError> {
+    let caller = super::context::caller().await?;
+    let access = caller.access().await?;
+    crate::ssr::services::events::preview_replay(&caller.state, &access, form::replay_filter(&types, from, to, listener)?).await
+}
+
 /// Starts a replay. `types` is comma-separated patterns (`payment.*, refund.created`); `from` and
 /// `to` are UTC times, as a `datetime-local` input sends them or in RFC 3339.
 #[server(prefix = "/sfn")]
@@ -59,18 +80,9 @@ pub async fn start_replay(
     to: Option<String>,
     listener: Option<String>,
 ) -> Result<ReplayOut, AppError> {
-    use crate::domain::events::views::ReplayFilter;
-    use form::{given, utc_time};
     let caller = super::context::caller().await?;
     let access = caller.access().await?;
-    let filter = ReplayFilter {
-        types: types.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
-        actor: None,
-        from: given(from).map(|t| utc_time(&t, "from")).transpose()?,
-        to: given(to).map(|t| utc_time(&t, "to")).transpose()?,
-        listener: given(listener),
-    };
-    crate::ssr::services::events::start_replay(&caller.state, &access, filter).await
+    crate::ssr::services::events::start_replay(&caller.state, &access, form::replay_filter(&types, from, to, listener)?).await
 }
 
 #[server(prefix = "/sfn")]
@@ -102,10 +114,24 @@ pub async fn bus_stats(window_minutes: Option<u32>) -> Result<BusStatsOut, AppEr
 mod form {
     use time::{format_description::well_known::Rfc3339, OffsetDateTime, UtcOffset};
 
-    use crate::error::{AppError, AppResult};
+    use crate::{
+        domain::events::views::ReplayFilter,
+        error::{AppError, AppResult},
+    };
 
     pub const PAGE_SIZE: i64 = 50;
     pub const RECENT_REPLAYS: i64 = 10;
+
+    /// The replay form's fields as a filter: `types` comma-separated, times in UTC.
+    pub fn replay_filter(types: &str, from: Option<String>, to: Option<String>, listener: Option<String>) -> AppResult<ReplayFilter> {
+        Ok(ReplayFilter {
+            types: types.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+            actor: None,
+            from: given(from).map(|t| utc_time(&t, "from")).transpose()?,
+            to: given(to).map(|t| utc_time(&t, "to")).transpose()?,
+            listener: given(listener),
+        })
+    }
 
     /// A form sends an empty field as `""`: that is no value, not an empty one.
     pub fn given(field: Option<String>) -> Option<String> {

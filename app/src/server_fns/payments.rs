@@ -70,17 +70,17 @@ pub async fn get_payment(id: String) -> Result<PaymentDetailOut, AppError> {
 }
 
 #[server(prefix = "/sfn")]
-pub async fn list_refunds(starting_after: Option<String>) -> Result<List<RefundOut>, AppError> {
+pub async fn list_refunds(status: Option<String>, starting_after: Option<String>) -> Result<List<RefundOut>, AppError> {
     let caller = super::context::caller().await?;
     let access = caller.access().await?;
-    crate::ssr::services::payments::refunds(&caller.state, &access, &form::child_query(None, starting_after)).await
+    crate::ssr::services::payments::refunds(&caller.state, &access, &form::child_query(status, starting_after)).await
 }
 
 #[server(prefix = "/sfn")]
-pub async fn list_disputes(starting_after: Option<String>) -> Result<List<DisputeRowOut>, AppError> {
+pub async fn list_disputes(status: Option<String>, starting_after: Option<String>) -> Result<List<DisputeRowOut>, AppError> {
     let caller = super::context::caller().await?;
     let access = caller.access().await?;
-    let page = crate::ssr::services::payments::disputes(&caller.state, &access, &form::child_query(None, starting_after)).await?;
+    let page = crate::ssr::services::payments::disputes(&caller.state, &access, &form::child_query(status, starting_after)).await?;
     let soon = time::OffsetDateTime::now_utc() + time::Duration::days(7);
     let data = page
         .data

@@ -77,7 +77,7 @@ pub async fn delete_tax_rate(id: String, confirm: Option<String>) -> Result<TaxR
     if given(confirm).is_none() {
         return Err(AppError::invalid(
             "confirmation_required",
-            "Tick “Yes, delete this rate” to delete it; deactivating keeps it for reference.",
+            "Confirm the deletion (confirm=on) to delete the rate; deactivating keeps it for reference.",
             Some("confirm"),
         ));
     }

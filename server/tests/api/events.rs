@@ -117,6 +117,34 @@ both_backends! {
 }
 
 both_backends! {
+    async fn the_timeline_filters_by_delivery_status_and_listener(app: TestApp) {
+        let Some(app) = spawn_with_probe(app.backend).await else { return };
+        let owner = app.user(&unique_email("delivery-filters")).await;
+        app.post("/api/v1/api-keys", Some(&owner.token), json!({ "name": "Checkout" })).await;
+
+        // The probe receives every event: once it has the key's, the filter finds it.
+        let path = "/api/v1/events?type=api_key.created&status=succeeded&listener=bus-probe";
+        let delivered = eventually(&app, path, &owner.token, |l| l["data"].as_array().is_some_and(|d| d.len() == 1)).await;
+        assert_eq!(types(&delivered), ["api_key.created"]);
+        assert_eq!(delivered["data"][0]["actor"], owner.id.as_str());
+
+        // Nothing died, and a listener that received nothing narrows the list to nothing.
+        let (status, dead) = app.get("/api/v1/events?status=dead", Some(&owner.token)).await;
+        assert_eq!(status, StatusCode::OK, "{dead}");
+        assert_eq!(dead["data"].as_array().unwrap().len(), 0, "{dead}");
+        let (_, elsewhere) = app.get("/api/v1/events?listener=no-such-listener", Some(&owner.token)).await;
+        assert_eq!(elsewhere["data"].as_array().unwrap().len(), 0, "{elsewhere}");
+        // Without the delivery filters the same event is there, with the others.
+        let (_, all) = app.get("/api/v1/events?listener=bus-probe", Some(&owner.token)).await;
+        assert!(types(&all).contains(&"api_key.created".to_owned()), "{all}");
+
+        let (status, body) = app.get("/api/v1/events?status=lost", Some(&owner.token)).await;
+        error_code(status, &body, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["param"], "status", "{body}");
+    }
+}
+
+both_backends! {
     async fn another_tenants_events_and_deliveries_are_not_found(app: TestApp) {
         let Some(app) = spawn_with_probe(app.backend).await else { return };
         let alice = app.user(&unique_email("alice")).await;

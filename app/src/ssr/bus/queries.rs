@@ -93,9 +93,15 @@ pub struct EventFilter {
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub archived: bool,
+    /// Only events with a delivery in this status (`dead`: events with a dead letter).
+    pub delivery_status: Option<String>,
+    /// Only events delivered (in any status, or in `delivery_status`) to this listener.
+    pub listener: Option<String>,
 }
 
-fn event_where(scope: &Scope, filter: &EventFilter) -> Where {
+/// `table` is the events table the clause reads (`events` or `events_archive`): the delivery
+/// conditions name it to reach the outer row.
+fn event_where(scope: &Scope, filter: &EventFilter, table: &str) -> AppResult<Where> {
     let mut w = Where::default();
     w.scope(scope, "tenant_id");
     if !filter.types.is_empty() {
@@ -111,7 +117,20 @@ fn event_where(scope: &Scope, filter: &EventFilter) -> Where {
     if let Some(to) = filter.to_ms {
         w.push("occurred_at < ?", to);
     }
-    w
+    if filter.delivery_status.is_some() || filter.listener.is_some() {
+        let mut inner = vec![format!("d.event_id = {table}.id")];
+        if let Some(status) = &filter.delivery_status {
+            check_delivery_status(status)?;
+            w.binds.push(status.clone().into());
+            inner.push(format!("d.status = ${}", w.binds.len()));
+        }
+        if let Some(listener) = &filter.listener {
+            w.binds.push(listener.clone().into());
+            inner.push(format!("d.listener = ${}", w.binds.len()));
+        }
+        w.clauses.push(format!("EXISTS (SELECT 1 FROM event_deliveries d WHERE {})", inner.join(" AND ")));
+    }
+    Ok(w)
 }
 
 pub fn event_out(row: &EventRow, archived: bool) -> AppResult<EventOut> {
@@ -134,8 +153,8 @@ pub fn event_out(row: &EventRow, archived: bool) -> AppResult<EventOut> {
 }
 
 pub async fn list_events(db: &Db, scope: &Scope, filter: &EventFilter, page: &PageParams) -> AppResult<List<EventOut>> {
-    let w = event_where(scope, filter);
     let table = if filter.archived { "events_archive" } else { "events" };
+    let w = event_where(scope, filter, table)?;
     let from_where = format!("FROM {table} WHERE {}", w.sql());
     let listing = Listing { columns: EVENT_COLUMNS, from_where: &from_where, time_column: "occurred_at", key_column: "id", binds: w.binds };
     let (rows, has_more): (Vec<EventRow>, bool) = listing.fetch(db, page).await?;
@@ -262,17 +281,19 @@ pub struct DeliveryFilter {
 
 pub const DELIVERY_STATUSES: [&str; 5] = ["pending", "running", "succeeded", "skipped", "dead"];
 
+fn check_delivery_status(status: &str) -> AppResult<()> {
+    if DELIVERY_STATUSES.contains(&status) {
+        Ok(())
+    } else {
+        Err(AppError::invalid("parameter_invalid", "status must be pending, running, succeeded, skipped or dead", Some("status")))
+    }
+}
+
 pub async fn list_deliveries(db: &Db, scope: &Scope, filter: &DeliveryFilter, page: &PageParams) -> AppResult<List<DeliveryOut>> {
     let mut w = Where::default();
     w.scope(scope, "tenant_id");
     if let Some(status) = &filter.status {
-        if !DELIVERY_STATUSES.contains(&status.as_str()) {
-            return Err(AppError::invalid(
-                "parameter_invalid",
-                "status must be pending, running, succeeded, skipped or dead",
-                Some("status"),
-            ));
-        }
+        check_delivery_status(status)?;
         w.push("status = ?", status.clone());
     }
     if let Some(listener) = &filter.listener {

@@ -138,16 +138,23 @@ fn job_out(row: JobRow) -> ReplayOut {
     }
 }
 
-/// Records a queued job; [`run`] does the work.
-pub async fn create(bus: &Bus, tenant: Option<&TenantId>, request: &ReplayRequest, created_by: Option<&str>) -> AppResult<ReplayOut> {
-    let id = new_id::<ReplayJobId>();
-    let now = bus.now_ms();
+/// How many stored events (live and archived) `request` covers: what a replay of it would
+/// re-deliver, told before it starts.
+pub async fn count(bus: &Bus, tenant: Option<&TenantId>, request: &ReplayRequest) -> AppResult<i64> {
     let tenant_s = tenant.map(|t| t.to_string());
     let (where_sql, binds) = request.where_clause(tenant_s.as_deref());
     let count_sql = format!(
         "SELECT (SELECT COUNT(*) FROM events WHERE {where_sql}) + (SELECT COUNT(*) FROM events_archive WHERE {where_sql})"
     );
-    let total: i64 = bind_all(sqlx::query_as::<_, (i64,)>(&count_sql), &binds).fetch_one(&bus.db().pool).await?.0;
+    Ok(bind_all(sqlx::query_as::<_, (i64,)>(&count_sql), &binds).fetch_one(&bus.db().pool).await?.0)
+}
+
+/// Records a queued job; [`run`] does the work.
+pub async fn create(bus: &Bus, tenant: Option<&TenantId>, request: &ReplayRequest, created_by: Option<&str>) -> AppResult<ReplayOut> {
+    let id = new_id::<ReplayJobId>();
+    let now = bus.now_ms();
+    let tenant_s = tenant.map(|t| t.to_string());
+    let total = count(bus, tenant, request).await?;
     let filter = serde_json::to_string(&request.filter).map_err(|_| AppError::Internal)?;
     sqlx::query(
         "INSERT INTO replay_jobs (id, tenant_id, filter, listener, status, matched, enqueued, total, created_by, created_at, updated_at)

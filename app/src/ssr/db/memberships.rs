@@ -17,6 +17,7 @@ pub struct UserTenantRow {
     pub name: String,
     pub role: String,
     pub created_at: i64,
+    pub is_demo: i64,
 }
 
 /// A membership seen from the tenant's side, with the member's email.
@@ -49,7 +50,7 @@ pub async fn find<'e>(ex: impl Executor<'e, Database = Any>, tenant_id: &str, us
 
 pub async fn tenants_of_user<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str) -> sqlx::Result<Vec<UserTenantRow>> {
     sqlx::query_as(
-        "SELECT t.id, t.name, m.role, t.created_at FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+        "SELECT t.id, t.name, m.role, t.created_at, t.is_demo FROM memberships m JOIN tenants t ON t.id = m.tenant_id
          WHERE m.user_id = $1 ORDER BY t.created_at, t.id",
     )
     .bind(user_id)

@@ -94,6 +94,24 @@ const LEDGER_RACE: &str = "ledger_race";
 
 async fn ingest_once(bus: &Bus, event: &StripeEvent, raw_text: &str, source: Source, now_ms: i64) -> AppResult<Ingested> {
     let mut tx = bus.db().begin().await?;
+    let outcome = record_and_apply(bus, &mut tx, event, raw_text, source, now_ms).await?;
+    if outcome.status == "duplicate" {
+        tx.rollback().await?;
+    } else {
+        bus.commit(tx).await?;
+    }
+    Ok(outcome)
+}
+
+/// Ingests one event inside the caller's transaction, for bulk loads (the demo seed applies a
+/// day of events per transaction). Same rules as [`ingest`]; the caller commits.
+pub async fn ingest_in(bus: &Bus, tx: &mut Tx, raw: &[u8], source: Source, now_ms: i64) -> AppResult<Ingested> {
+    let event = StripeEvent::parse(raw).map_err(|reason| AppError::invalid("event_invalid", format!("The body is not a Stripe event: {reason}"), None))?;
+    record_and_apply(bus, tx, &event, &String::from_utf8_lossy(raw), source, now_ms).await
+}
+
+/// The audit row (deduplicated by Stripe event id), then the event's effects.
+async fn record_and_apply(bus: &Bus, tx: &mut Tx, event: &StripeEvent, raw_text: &str, source: Source, now_ms: i64) -> AppResult<Ingested> {
     let audit_id = new_id::<WebhookEventId>().to_string();
     let inserted = sqlx::query(
         "INSERT INTO webhook_events (id, stripe_event_id, account, type, api_version, livemode, stripe_created, source, status, raw, received_at)
@@ -109,20 +127,17 @@ async fn ingest_once(bus: &Bus, event: &StripeEvent, raw_text: &str, source: Sou
     .bind(source.as_str())
     .bind(raw_text)
     .bind(now_ms)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     if inserted == 0 {
         let existing: (String, Option<String>) = sqlx::query_as("SELECT id, tenant_id FROM webhook_events WHERE stripe_event_id = $1")
             .bind(&event.id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
-        tx.rollback().await?;
         return Ok(Ingested { webhook_event_id: existing.0, status: "duplicate", tenant_id: existing.1 });
     }
-    let outcome = apply(bus, &mut tx, &audit_id, event).await?;
-    bus.commit(tx).await?;
-    Ok(outcome)
+    apply(bus, tx, &audit_id, event).await
 }
 
 /// Applies a stored event again: an `unparsed` one after an upgrade taught paybus its shape, or

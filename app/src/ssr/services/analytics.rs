@@ -7,12 +7,19 @@ use time::{Date, Duration};
 
 use crate::{
     domain::{
-        analytics::{self, day_string, AnalyticsDayOut, AnalyticsOverviewOut, AnalyticsSummaryOut, CurrencyTotalsOut},
+        analytics::{
+            self, day_string, AnalyticsDayOut, AnalyticsOverviewOut, AnalyticsSummaryOut, CurrencyTotalsOut, OpenDisputesOut, StatusCountOut,
+            OPEN_DISPUTE_STATUSES,
+        },
         dto::List,
         Action, Currency, PrefixedId,
     },
     error::{AppError, AppResult},
-    ssr::{auth::TenantAccess, time_util::from_ms, AppState},
+    ssr::{
+        auth::TenantAccess,
+        time_util::{from_ms, to_ms},
+        AppState,
+    },
 };
 
 /// The longest range `GET /api/v1/analytics/daily` answers, in days (both ends included).
@@ -192,7 +199,50 @@ pub async fn overview(state: &AppState, access: &TenantAccess) -> AppResult<Anal
     access.require(Action::AnalyticsRead)?;
     let range = DayRange::last_days(today(state), SUMMARY_DAYS);
     let daily = rows(state, access, range, None).await?;
-    Ok(AnalyticsOverviewOut { summary: summarise(range, &daily), days: range.days(), daily })
+    let by_status = status_counts(state, access, range).await?;
+    let open_disputes = open_disputes(state, access).await?;
+    Ok(AnalyticsOverviewOut { summary: summarise(range, &daily), days: range.days(), daily, by_status, open_disputes })
+}
+
+/// Payments created in the range (UTC days) by their current status, most first. Read from the
+/// ledger itself: it holds every payment, whether or not the analytics plugin is on.
+async fn status_counts(state: &AppState, access: &TenantAccess, range: DayRange) -> AppResult<Vec<StatusCountOut>> {
+    let from = to_ms(range.from.midnight().assume_utc());
+    let to = to_ms(range.to.next_day().unwrap_or(range.to).midnight().assume_utc());
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, COUNT(*) FROM payments WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY status",
+    )
+    .bind(access.tenant_id.as_str())
+    .bind(from)
+    .bind(to)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(sort_statuses(rows))
+}
+
+/// Most first; equal counts by name, so the order is stable.
+fn sort_statuses(rows: Vec<(String, i64)>) -> Vec<StatusCountOut> {
+    let mut out: Vec<StatusCountOut> = rows.into_iter().map(|(status, count)| StatusCountOut { status, count }).collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.status.cmp(&b.status)));
+    out
+}
+
+/// Disputes that still wait on the merchant or the bank, per currency, largest amount first.
+async fn open_disputes(state: &AppState, access: &TenantAccess) -> AppResult<Vec<OpenDisputesOut>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT currency, COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM disputes
+         WHERE tenant_id = $1 AND status IN ($2, $3, $4, $5) GROUP BY currency",
+    )
+    .bind(access.tenant_id.as_str())
+    .bind(OPEN_DISPUTE_STATUSES[0])
+    .bind(OPEN_DISPUTE_STATUSES[1])
+    .bind(OPEN_DISPUTE_STATUSES[2])
+    .bind(OPEN_DISPUTE_STATUSES[3])
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut out: Vec<OpenDisputesOut> = rows.into_iter().map(|(currency, count, amount)| OpenDisputesOut { currency, count, amount }).collect();
+    out.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.currency.cmp(&b.currency)));
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -220,6 +270,12 @@ mod tests {
         assert!(matches!(long, AppError::InvalidRequest { ref code, .. } if code == "range_too_long"));
         let reversed = DayRange::parse(Some("2026-11-24"), Some("2026-11-23"), today).unwrap_err();
         assert!(matches!(reversed, AppError::InvalidRequest { ref code, .. } if code == "parameter_invalid"));
+    }
+
+    #[test]
+    fn statuses_are_listed_most_first_then_by_name() {
+        let sorted = sort_statuses(vec![("failed".into(), 2), ("succeeded".into(), 9), ("canceled".into(), 2)]);
+        assert_eq!(sorted.iter().map(|s| (s.status.as_str(), s.count)).collect::<Vec<_>>(), vec![("succeeded", 9), ("canceled", 2), ("failed", 2)]);
     }
 
     #[test]

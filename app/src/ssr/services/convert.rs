@@ -36,6 +36,7 @@ pub fn tenant(row: &UserTenantRow) -> Result<TenantOut, AppError> {
         name: row.name.clone(),
         role: role(&row.role)?,
         created_at: from_ms(row.created_at),
+        is_demo: row.is_demo != 0,
     })
 }
 

@@ -39,6 +39,11 @@ pub struct EventQuery {
     pub from: Option<String>,
     /// Only events before this time (RFC 3339).
     pub to: Option<String>,
+    /// Only events with a delivery in this status: `pending`, `running`, `succeeded`, `skipped`
+    /// or `dead` (the events with a dead letter).
+    pub status: Option<String>,
+    /// Only events delivered to this listener (with `status`: in that status).
+    pub listener: Option<String>,
     /// List the archive (events past retention) instead.
     pub archived: Option<bool>,
     /// Platform operators: `global` for every tenant.
@@ -83,7 +88,15 @@ impl EventQuery {
                 return Err(AppError::invalid("parameter_invalid", "from must be before to", Some("from")));
             }
         }
-        Ok(EventFilter { types, actor: self.actor.clone(), from_ms, to_ms, archived: self.archived.unwrap_or(false) })
+        Ok(EventFilter {
+            types,
+            actor: self.actor.clone(),
+            from_ms,
+            to_ms,
+            archived: self.archived.unwrap_or(false),
+            delivery_status: self.status.clone(),
+            listener: self.listener.clone(),
+        })
     }
 }
 
@@ -156,6 +169,13 @@ pub async fn start_replay(state: &AppState, access: &TenantAccess, filter: Repla
         }
     });
     Ok(job)
+}
+
+/// How many events a replay of `filter` would re-deliver, without starting it.
+pub async fn preview_replay(state: &AppState, access: &TenantAccess, filter: ReplayFilter) -> AppResult<u64> {
+    access.require(Action::EventsReplay)?;
+    let request = ReplayRequest::parse(&state.bus, filter)?;
+    Ok(replay::count(&state.bus, Some(&access.tenant_id), &request).await?.max(0) as u64)
 }
 
 pub async fn replay(state: &AppState, access: &TenantAccess, id: &str) -> AppResult<ReplayOut> {

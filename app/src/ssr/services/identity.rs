@@ -52,7 +52,7 @@ pub async fn signup(state: &AppState, input: SignupInput) -> AppResult<SignupOut
     let user = users::find(&state.db.pool, user_id.as_str()).await?.ok_or(AppError::Internal)?;
     Ok(SignupOut {
         user: super::convert::user(&user)?,
-        tenant: TenantOut { id: tenant_id, name: tenant_name, role: Role::Owner, created_at: from_ms(now) },
+        tenant: TenantOut { id: tenant_id, name: tenant_name, role: Role::Owner, created_at: from_ms(now), is_demo: false },
         verification_sent: true,
     })
 }

@@ -40,7 +40,7 @@ pub async fn list(state: &AppState, principal: &Principal) -> AppResult<List<Ten
         Principal::ApiKey { tenant_id, role, .. } => {
             let row = tenants::find(&state.db.pool, tenant_id.as_str()).await?.ok_or_else(|| AppError::not_found("tenant"))?;
             Ok(List::new(
-                vec![TenantOut { id: tenant_id.clone(), name: row.name, role: *role, created_at: from_ms(row.created_at) }],
+                vec![TenantOut { id: tenant_id.clone(), name: row.name, role: *role, created_at: from_ms(row.created_at), is_demo: row.is_demo != 0 }],
                 false,
             ))
         }
@@ -50,7 +50,7 @@ pub async fn list(state: &AppState, principal: &Principal) -> AppResult<List<Ten
 pub async fn current(state: &AppState, access: &TenantAccess) -> AppResult<TenantOut> {
     access.require(Action::TenantRead)?;
     let row = tenants::find(&state.db.pool, access.tenant_id.as_str()).await?.ok_or_else(|| AppError::not_found("tenant"))?;
-    Ok(TenantOut { id: access.tenant_id.clone(), name: row.name, role: access.role, created_at: from_ms(row.created_at) })
+    Ok(TenantOut { id: access.tenant_id.clone(), name: row.name, role: access.role, created_at: from_ms(row.created_at), is_demo: row.is_demo != 0 })
 }
 
 pub async fn rename(state: &AppState, access: &TenantAccess, name: Name) -> AppResult<TenantOut> {
@@ -73,7 +73,7 @@ pub async fn create(state: &AppState, principal: &Principal, name: Name) -> AppR
     let payload = TenantChanged { tenant_id: tenant_id.to_string(), name: name.as_str().to_owned() };
     state.bus.publish(&mut tx, &EventContext::for_principal(principal, Some(tenant_id.clone())), DomainEvent::OrgTenantCreated(payload)).await?;
     state.bus.commit(tx).await?;
-    Ok(TenantOut { id: tenant_id, name: name.as_str().to_owned(), role: Role::Owner, created_at: from_ms(now) })
+    Ok(TenantOut { id: tenant_id, name: name.as_str().to_owned(), role: Role::Owner, created_at: from_ms(now), is_demo: false })
 }
 
 /// Checks that the user may switch to `tenant_id` (a member there); returns it with their role.
