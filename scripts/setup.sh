@@ -49,6 +49,8 @@ ensure_browser_tools() {
 }
 
 build_site() {
-  log "building paybus (server + wasm dashboard) with cargo-leptos"
-  cargo leptos build
+  log "building paybus (server + wasm dashboard, one chunk per page) with cargo-leptos"
+  # `--split` cuts every lazy route into its own wasm chunk, as the release bundle is; the
+  # end-to-end suite then runs against the same loading path merchants get.
+  cargo leptos build --split
 }

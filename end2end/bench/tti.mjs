@@ -4,8 +4,14 @@
 //
 //   PAYBUS_E2E_URL=http://127.0.0.1:3000 node end2end/bench/tti.mjs [runs]
 //
+// It also weighs what the overview page really downloads of the wasm and JS bundle (with a split
+// build, the main bundle plus the chunks that page needs), gzipped at level 9 as a server or CDN
+// would send it, and writes that to $PAYBUS_BUNDLE_REPORT (JSON) when set.
+//
 // Each run is a fresh browser context (cold HTTP cache) signed in as the demo merchant; a second
 // series reuses one context (warm cache), as a returning merchant sees it. Prints p50 / p90 / max.
+import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 const BASE = process.env.PAYBUS_E2E_URL ?? 'http://127.0.0.1:3000';
@@ -34,8 +40,31 @@ async function signIn(context) {
   await page.close();
 }
 
-async function measure(context) {
+// The wasm and JS files the page fetched, by URL, with their bodies.
+function recordBundle(page) {
+  const files = new Map();
+  page.on('response', async (response) => {
+    const url = new URL(response.url());
+    if (!/\.(wasm|js)$/.test(url.pathname) || !response.ok()) return;
+    try {
+      files.set(url.pathname, await response.body());
+    } catch {
+      // A response the page navigated away from has no body to weigh.
+    }
+  });
+  return files;
+}
+
+function weigh(files) {
+  const rows = [...files].map(([path, body]) => ({ path, raw: body.length, gzip: gzipSync(body, { level: 9 }).length }));
+  rows.sort((a, b) => b.gzip - a.gzip);
+  const total = (key) => rows.reduce((sum, row) => sum + row[key], 0);
+  return { files: rows, raw: total('raw'), gzip: total('gzip') };
+}
+
+async function measure(context, bundle) {
   const page = await context.newPage();
+  const files = bundle ? recordBundle(page) : null;
   await page.addInitScript(stampHydration);
   await page.goto(`${BASE}/`);
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
@@ -46,6 +75,7 @@ async function measure(context) {
     return { tti: window.__hydratedAt, fcp: fcp?.startTime ?? NaN, load: nav.loadEventEnd, ttfb: nav.responseStart };
   });
   await page.close();
+  if (bundle) Object.assign(bundle, weigh(files));
   return figures;
 }
 
@@ -62,6 +92,7 @@ const browser = await chromium.launch({
   executablePath: process.env.PAYBUS_E2E_CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
+const bundle = {};
 try {
   const cold = [];
   for (let i = 0; i < RUNS; i++) {
@@ -70,10 +101,14 @@ try {
     // Signing in loaded the bundle into this context's cache: clear it so the run is cold.
     const cdp = await context.newCDPSession(await context.newPage());
     await cdp.send('Network.clearBrowserCache');
-    cold.push(await measure(context));
+    cold.push(await measure(context, i === 0 ? bundle : null));
     await context.close();
   }
   summary('overview, cold cache', cold);
+  const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+  console.log(`overview page downloads ${bundle.files.length} wasm/JS files: ${kib(bundle.raw)} raw, ${kib(bundle.gzip)} gzipped`);
+  for (const f of bundle.files) console.log(`  ${f.path}  ${kib(f.raw)} raw, ${kib(f.gzip)} gzipped`);
+  if (process.env.PAYBUS_BUNDLE_REPORT) writeFileSync(process.env.PAYBUS_BUNDLE_REPORT, JSON.stringify(bundle));
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await signIn(context);

@@ -3,11 +3,10 @@
 // more than the default 128 levels to lay them out.
 #![recursion_limit = "512"]
 
-// A page's view is one nested type; the larger pages go deeper than rustc's default of 128.
-#![recursion_limit = "256"]
-
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // The dashboard's pages are lazy routes (split into their own wasm chunks); hydration waits
+    // for the current page's chunk instead of assuming every page is already in the bundle.
+    leptos::mount::hydrate_lazy(app::App);
 }

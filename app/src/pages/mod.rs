@@ -31,10 +31,92 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 use crate::components::DashboardLayout;
+
+/// Every dashboard page is its own wasm chunk, loaded when the router first needs it (built with
+/// `cargo leptos build --split`): the bundle a merchant downloads to use the overview holds the
+/// reactive runtime, the layout and the overview, not the forty other pages. On the server, and
+/// in a build without `--split`, a lazy route is just the page.
+mod lazy {
+    use leptos::prelude::*;
+    use leptos_router::{lazy_route, LazyRoute};
+
+    macro_rules! lazy_pages {
+        ($($route:ident => $page:path),* $(,)?) => {$(
+            pub struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                // The pages start loading their own data; nothing to fetch before the chunk arrives.
+                fn data() -> Self {
+                    $route
+                }
+
+                fn view(this: Self) -> AnyView {
+                    let _ = this;
+                    view! { {untrack(|| $page())} <super::HydrationMark/> }.into_any()
+                }
+            }
+        )*};
+    }
+
+    lazy_pages! {
+        LoginRoute => super::account::LoginPage,
+        SignupRoute => super::account::SignupPage,
+        VerifyCodeRoute => super::account::VerifyCodePage,
+        DevMailRoute => super::account::DevMailPage,
+        OverviewRoute => super::overview::OverviewPage,
+        MembersRoute => super::members::MembersPage,
+        ApiKeysRoute => super::api_keys::ApiKeysPage,
+        EventsRoute => super::events::EventsPage,
+        ReplayRoute => super::events::ReplayPage,
+        EventDetailRoute => super::events::EventDetailPage,
+        BusStatsRoute => super::bus_stats::BusStatsPage,
+        PaymentsRoute => super::payments::PaymentsPage,
+        PaymentDetailRoute => super::payments::PaymentDetailPage,
+        DisputesRoute => super::payments::DisputesPage,
+        DisputeDetailRoute => super::payments::DisputeDetailPage,
+        RefundsRoute => super::payments::RefundsPage,
+        WebhooksRoute => super::payments::WebhooksPage,
+        CustomersRoute => super::customers::CustomersPage,
+        CustomerRouteLazy => super::balances::CustomerRoute,
+        CurrenciesRoute => super::balances::CurrenciesPage,
+        WebhookEndpointsRoute => super::webhook_endpoints::WebhookEndpointsPage,
+        WebhookEndpointDetailRoute => super::webhook_endpoints::WebhookEndpointDetailPage,
+        ConnectRoute => super::connect::ConnectPage,
+        CheckoutRoute => super::checkout::CheckoutPage,
+        RulesRoute => super::rules::RulesPage,
+        RuleEditorRoute => super::rules::RuleEditorPage,
+        SettingsRoute => super::settings::SettingsPage,
+        PluginsRoute => super::plugins::PluginsPage,
+        RiskReviewRoute => super::risk::RiskReviewPage,
+        PaymentAuditRoute => super::settings::PaymentAuditPage,
+        AuditLogRoute => super::audit_log::AuditLogPage,
+        TaxRatesRoute => super::tax_rates::TaxRatesPage,
+        InvoiceTaxRoute => super::tax_rates::InvoiceTaxPage,
+        NewTenantRoute => super::tenants::NewTenantPage,
+        AcceptInvitationRoute => super::tenants::AcceptInvitationPage,
+        SubscriptionsRoute => super::billing::SubscriptionsPage,
+        InvoicesRoute => super::billing::InvoicesPage,
+    }
+}
+
+/// Marks `<body data-hydrated="true">` once the page has hydrated (end-to-end tests and the
+/// time-to-interactive benchmark wait for it). It sits at the end of each page rather than in
+/// `App`: a page arrives in its own chunk after the shell has hydrated, and its click handlers
+/// only run from the moment this effect does.
+#[component]
+fn HydrationMark() -> impl IntoView {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = leptos::prelude::document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -58,64 +140,57 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Marks the document once the wasm bundle has taken over (end-to-end tests wait for it).
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(body) = leptos::prelude::document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/paybus.css"/>
         <Title text="paybus"/>
         <Router>
-            <Routes fallback=|| view! { <main class="page narrow"><h1>"Page not found"</h1><p><a href="/">"Back to the dashboard"</a></p></main> }>
+            <Routes fallback=|| view! { <main class="page narrow"><h1>"Page not found"</h1><p><a href="/">"Back to the dashboard"</a></p></main><HydrationMark/> }>
                 // Every page is rendered whole on the server (`Async`: the response waits for the
                 // page's data) rather than streamed out of order, where the data arrives in
                 // scripts: so a page reads, and its forms post, with JavaScript off. A child route
                 // inherits the parent's mode.
-                <Route path=path!("/login") view=account::LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/signup") view=account::SignupPage ssr=SsrMode::Async/>
-                <Route path=path!("/verify-email-code") view=account::VerifyCodePage ssr=SsrMode::Async/>
-                <Route path=path!("/dev/mail") view=account::DevMailPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<lazy::LoginRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view={Lazy::<lazy::SignupRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/verify-email-code") view={Lazy::<lazy::VerifyCodeRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/dev/mail") view={Lazy::<lazy::DevMailRoute>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=DashboardLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view=overview::OverviewPage/>
-                    <Route path=path!("/members") view=members::MembersPage/>
-                    <Route path=path!("/api-keys") view=api_keys::ApiKeysPage/>
-                    <Route path=path!("/events") view=events::EventsPage/>
+                    <Route path=path!("") view={Lazy::<lazy::OverviewRoute>::new()}/>
+                    <Route path=path!("/members") view={Lazy::<lazy::MembersRoute>::new()}/>
+                    <Route path=path!("/api-keys") view={Lazy::<lazy::ApiKeysRoute>::new()}/>
+                    <Route path=path!("/events") view={Lazy::<lazy::EventsRoute>::new()}/>
                     // Routes match in order, and a route matches only the whole path, so
                     // `/events/:id` could not take `/events/replays/…` anyway; listed first, the
                     // longer route makes that plain.
-                    <Route path=path!("/events/replays/:id") view=events::ReplayPage/>
-                    <Route path=path!("/events/:id") view=events::EventDetailPage/>
-                    <Route path=path!("/bus") view=bus_stats::BusStatsPage/>
-                    <Route path=path!("/payments") view=payments::PaymentsPage/>
-                    <Route path=path!("/payments/:id") view=payments::PaymentDetailPage/>
-                    <Route path=path!("/disputes") view=payments::DisputesPage/>
-                    <Route path=path!("/disputes/:id") view=payments::DisputeDetailPage/>
-                    <Route path=path!("/refunds") view=payments::RefundsPage/>
-                    <Route path=path!("/webhooks") view=payments::WebhooksPage/>
-                    <Route path=path!("/customers") view=customers::CustomersPage/>
+                    <Route path=path!("/events/replays/:id") view={Lazy::<lazy::ReplayRoute>::new()}/>
+                    <Route path=path!("/events/:id") view={Lazy::<lazy::EventDetailRoute>::new()}/>
+                    <Route path=path!("/bus") view={Lazy::<lazy::BusStatsRoute>::new()}/>
+                    <Route path=path!("/payments") view={Lazy::<lazy::PaymentsRoute>::new()}/>
+                    <Route path=path!("/payments/:id") view={Lazy::<lazy::PaymentDetailRoute>::new()}/>
+                    <Route path=path!("/disputes") view={Lazy::<lazy::DisputesRoute>::new()}/>
+                    <Route path=path!("/disputes/:id") view={Lazy::<lazy::DisputeDetailRoute>::new()}/>
+                    <Route path=path!("/refunds") view={Lazy::<lazy::RefundsRoute>::new()}/>
+                    <Route path=path!("/webhooks") view={Lazy::<lazy::WebhooksRoute>::new()}/>
+                    <Route path=path!("/customers") view={Lazy::<lazy::CustomersRoute>::new()}/>
                     // A Stripe customer (`cst_…`) or, for the activity plugin, an email address.
-                    <Route path=path!("/customers/:email") view=balances::CustomerRoute/>
-                    <Route path=path!("/currencies") view=balances::CurrenciesPage/>
-                    <Route path=path!("/webhook-endpoints") view=webhook_endpoints::WebhookEndpointsPage/>
-                    <Route path=path!("/webhook-endpoints/:id") view=webhook_endpoints::WebhookEndpointDetailPage/>
-                    <Route path=path!("/connect") view=connect::ConnectPage/>
-                    <Route path=path!("/checkout") view=checkout::CheckoutPage/>
-                    <Route path=path!("/rules") view=rules::RulesPage/>
-                    <Route path=path!("/rules/:id") view=rules::RuleEditorPage/>
-                    <Route path=path!("/settings") view=settings::SettingsPage/>
-                    <Route path=path!("/plugins") view=plugins::PluginsPage/>
-                    <Route path=path!("/risk") view=risk::RiskReviewPage/>
-                    <Route path=path!("/audit") view=settings::PaymentAuditPage/>
-                    <Route path=path!("/audit-log") view=audit_log::AuditLogPage/>
-                    <Route path=path!("/tax-rates") view=tax_rates::TaxRatesPage/>
-                    <Route path=path!("/invoices/:id/tax") view=tax_rates::InvoiceTaxPage/>
-                    <Route path=path!("/tenants/new") view=tenants::NewTenantPage/>
-                    <Route path=path!("/invitations/accept") view=tenants::AcceptInvitationPage/>
-                    <Route path=path!("/subscriptions") view=billing::SubscriptionsPage/>
-                    <Route path=path!("/invoices") view=billing::InvoicesPage/>
+                    <Route path=path!("/customers/:email") view={Lazy::<lazy::CustomerRouteLazy>::new()}/>
+                    <Route path=path!("/currencies") view={Lazy::<lazy::CurrenciesRoute>::new()}/>
+                    <Route path=path!("/webhook-endpoints") view={Lazy::<lazy::WebhookEndpointsRoute>::new()}/>
+                    <Route path=path!("/webhook-endpoints/:id") view={Lazy::<lazy::WebhookEndpointDetailRoute>::new()}/>
+                    <Route path=path!("/connect") view={Lazy::<lazy::ConnectRoute>::new()}/>
+                    <Route path=path!("/checkout") view={Lazy::<lazy::CheckoutRoute>::new()}/>
+                    <Route path=path!("/rules") view={Lazy::<lazy::RulesRoute>::new()}/>
+                    <Route path=path!("/rules/:id") view={Lazy::<lazy::RuleEditorRoute>::new()}/>
+                    <Route path=path!("/settings") view={Lazy::<lazy::SettingsRoute>::new()}/>
+                    <Route path=path!("/plugins") view={Lazy::<lazy::PluginsRoute>::new()}/>
+                    <Route path=path!("/risk") view={Lazy::<lazy::RiskReviewRoute>::new()}/>
+                    <Route path=path!("/audit") view={Lazy::<lazy::PaymentAuditRoute>::new()}/>
+                    <Route path=path!("/audit-log") view={Lazy::<lazy::AuditLogRoute>::new()}/>
+                    <Route path=path!("/tax-rates") view={Lazy::<lazy::TaxRatesRoute>::new()}/>
+                    <Route path=path!("/invoices/:id/tax") view={Lazy::<lazy::InvoiceTaxRoute>::new()}/>
+                    <Route path=path!("/tenants/new") view={Lazy::<lazy::NewTenantRoute>::new()}/>
+                    <Route path=path!("/invitations/accept") view={Lazy::<lazy::AcceptInvitationRoute>::new()}/>
+                    <Route path=path!("/subscriptions") view={Lazy::<lazy::SubscriptionsRoute>::new()}/>
+                    <Route path=path!("/invoices") view={Lazy::<lazy::InvoicesRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -19,9 +19,9 @@ pub async fn audit_log_entries(
     starting_after: Option<String>,
 ) -> Result<List<AuditLogEntryOut>, AppError> {
     use crate::ssr::services::audit_log::{self, AuditLogQuery};
+    use super::given;
     let caller = super::context::caller().await?;
     let access = caller.access().await?;
-    let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let query = AuditLogQuery {
         q: given(q),
         event_type: given(event_type),

@@ -13,9 +13,8 @@ use crate::{
 /// Rows per page on the dashboard.
 pub const PAGE_SIZE: i64 = 50;
 
-fn given(field: Option<String>) -> Option<String> {
-    field.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
+#[cfg(feature = "ssr")]
+use super::given;
 
 /// Customers, newest first; `search` matches part of the email or, failing that, of the name.
 #[server(prefix = "/sfn")]

@@ -133,10 +133,7 @@ mod form {
         })
     }
 
-    /// A form sends an empty field as `""`: that is no value, not an empty one.
-    pub fn given(field: Option<String>) -> Option<String> {
-        field.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-    }
+    pub(crate) use crate::server_fns::given;
 
     /// A time in UTC, from RFC 3339 or from what a `datetime-local` input sends — no zone, with
     /// or without seconds (`2026-11-23T10:00`), read as UTC as the form's label says.

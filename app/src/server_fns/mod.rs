@@ -22,6 +22,12 @@ pub mod billing;
 // Customer balances and currencies (issue 7).
 pub mod balances;
 
+/// A form sends an empty field as `""`: that is no value, not an empty one.
+#[cfg(feature = "ssr")]
+pub(crate) fn given(field: Option<String>) -> Option<String> {
+    field.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) mod context {
     use crate::{

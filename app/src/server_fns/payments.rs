@@ -109,10 +109,7 @@ mod form {
 
     pub const PAGE_SIZE: i64 = 50;
 
-    /// A form sends an empty field as `""`: that is no value, not an empty one.
-    pub fn given(field: Option<String>) -> Option<String> {
-        field.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-    }
+    pub(crate) use crate::server_fns::given;
 
     pub fn child_query(status: Option<String>, starting_after: Option<String>) -> ChildQuery {
         ChildQuery { status: given(status), starting_after: given(starting_after), limit: Some(PAGE_SIZE), ..Default::default() }

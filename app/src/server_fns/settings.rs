@@ -70,9 +70,9 @@ pub async fn remove_webhook_secret(mask: String) -> Result<SettingsOut, AppError
 #[server(prefix = "/sfn")]
 pub async fn payment_audit_log(action: Option<String>, starting_after: Option<String>) -> Result<List<PaymentAuditOut>, AppError> {
     use crate::ssr::services::payment_audit::{self, AuditQuery};
+    use super::given;
     let caller = super::context::caller().await?;
     let access = caller.access().await?;
-    let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let query = AuditQuery { action: given(action), starting_after: given(starting_after), limit: Some(50), ..Default::default() };
     payment_audit::list(&caller.state, &access, &query).await
 }

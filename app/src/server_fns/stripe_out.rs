@@ -14,9 +14,7 @@ use crate::{
 };
 
 #[cfg(feature = "ssr")]
-fn given(field: Option<String>) -> Option<String> {
-    field.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
+use super::given;
 
 #[cfg(feature = "ssr")]
 fn fresh_key() -> String {

@@ -9,9 +9,7 @@ use crate::{
 };
 
 #[cfg(feature = "ssr")]
-fn given(field: Option<String>) -> Option<String> {
-    field.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty())
-}
+use super::given;
 
 #[server(prefix = "/sfn")]
 pub async fn list_tax_rates() -> Result<Vec<TaxRateOut>, AppError> {
