@@ -3,7 +3,7 @@
 //! webhooks and the overdue job write these tables.
 
 use leptos::prelude::*;
-use leptos_router::{components::Form, hooks::use_query_map, params::ParamsMap};
+use leptos_router::{hooks::use_query_map, params::ParamsMap};
 
 use crate::{
     components::{EmptyState, ErrorNote, Loading, MeResource, TableWrap},
@@ -14,7 +14,7 @@ use crate::{
     server_fns::billing::{list_invoices, list_subscriptions},
 };
 
-use super::{events::drop_empty_fields, short_time};
+use super::{short_time, StatusFilter};
 
 /// Currencies without a minor unit: Stripe counts them in whole units.
 const ZERO_DECIMAL: [&str; 8] = ["jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"];
@@ -107,27 +107,6 @@ fn ExportLink(href: Signal<String>) -> impl IntoView {
     }
 }
 
-/// The status select of a list page, submitted as `?status=…`.
-#[component]
-fn StatusFilter(path: &'static str, form_id: &'static str, statuses: &'static [&'static str], current: Memo<Filters>) -> impl IntoView {
-    let selected = move || current.get().status;
-    let options = statuses.iter().map(|s| view! { <option value=*s selected=move || selected().as_deref() == Some(*s)>{*s}</option> }).collect_view();
-    let select_id = format!("{form_id}-status");
-    view! {
-        <Form method="get" action=path on_form_data=drop_empty_fields(&["status"]) attr:class="card form row" attr:id=form_id>
-            <div>
-                <label for=select_id.clone()>"Status"</label>
-                <select id=select_id name="status">
-                    <option value="" selected=move || selected().is_none()>"Any status"</option>
-                    {options}
-                </select>
-            </div>
-            <button type="submit">"Filter"</button>
-            <a href=path class="clear-filters">"Clear"</a>
-        </Form>
-    }
-}
-
 fn day(t: &Option<time::OffsetDateTime>) -> String {
     t.as_ref().map(|t| format!("{:04}-{:02}-{:02}", t.year(), t.month() as u8, t.day())).unwrap_or_else(|| "—".into())
 }
@@ -143,7 +122,7 @@ pub fn SubscriptionsPage() -> impl IntoView {
     view! {
         <h1>"Subscriptions"</h1>
         <p class="hint">"Mirrored from Stripe as its webhooks arrive."</p>
-        <StatusFilter path="/subscriptions" form_id="subscriptions-filter" statuses=&SUBSCRIPTION_STATUSES current=filters/>
+        <StatusFilter path="/subscriptions" form_id="subscriptions-filter" statuses=&SUBSCRIPTION_STATUSES current=Signal::derive(move || filters.get().status)/>
         <ExportLink href=export/>
         <Transition fallback=LOADING>
             {move || Suspend::new(async move {
@@ -210,7 +189,7 @@ pub fn InvoicesPage() -> impl IntoView {
     view! {
         <h1>"Invoices"</h1>
         <p class="hint">"Mirrored from Stripe. Open invoices past their due date are marked overdue once, by the overdue job."</p>
-        <StatusFilter path="/invoices" form_id="invoices-filter" statuses=&INVOICE_STATUSES current=filters/>
+        <StatusFilter path="/invoices" form_id="invoices-filter" statuses=&INVOICE_STATUSES current=Signal::derive(move || filters.get().status)/>
         <ExportLink href=export/>
         <Transition fallback=LOADING>
             {move || Suspend::new(async move {

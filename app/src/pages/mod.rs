@@ -30,7 +30,7 @@ mod balances;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{ParentRoute, Route, Router, Routes},
+    components::{Form, ParentRoute, Route, Router, Routes},
     path, Lazy, SsrMode,
 };
 
@@ -194,6 +194,40 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+/// A list page's status filter: a GET form with one select (`?status=…`), so it works without
+/// script and the list follows the URL. `humanize` labels `needs_response` as "needs response",
+/// as the page's own badges do.
+#[component]
+fn StatusFilter(
+    path: &'static str,
+    form_id: &'static str,
+    statuses: &'static [&'static str],
+    current: Signal<Option<String>>,
+    #[prop(optional)] humanize: bool,
+) -> impl IntoView {
+    let options = statuses
+        .iter()
+        .map(|s| {
+            let label = if humanize { s.replace('_', " ") } else { (*s).to_owned() };
+            view! { <option value=*s selected=move || current.get().as_deref() == Some(*s)>{label}</option> }
+        })
+        .collect_view();
+    let select_id = format!("{form_id}-status");
+    view! {
+        <Form method="get" action=path on_form_data=events::drop_empty_fields(&["status"]) attr:class="card form row" attr:id=form_id>
+            <div>
+                <label for=select_id.clone()>"Status"</label>
+                <select id=select_id name="status">
+                    <option value="" selected=move || current.get().is_none()>"Any status"</option>
+                    {options}
+                </select>
+            </div>
+            <button type="submit">"Filter"</button>
+            <a href=path class="clear-filters">"Clear"</a>
+        </Form>
     }
 }
 

@@ -19,7 +19,7 @@ use crate::{
     server_fns::payments::{get_dispute, get_payment, list_disputes, list_payments, list_refunds, list_webhook_events, DisputeRowOut},
 };
 
-use super::{events::drop_empty_fields, short_time};
+use super::{events::drop_empty_fields, short_time, StatusFilter};
 
 /// The services' `PAYMENT_STATUSES`, which live behind the `ssr` feature: the browser needs
 /// them for the select too.
@@ -505,27 +505,6 @@ fn list_filters() -> Memo<ListFilters> {
     Memo::new(move |_| ListFilters::from_query(&query.read()))
 }
 
-/// A GET form with one status select (`?status=…`): works without script, the list follows the URL.
-#[component]
-fn StatusFilterForm(path: &'static str, form_id: &'static str, statuses: &'static [&'static str], filters: Memo<ListFilters>) -> impl IntoView {
-    let current = move || filters.get().status;
-    let options = statuses.iter().map(|s| view! { <option value=*s selected=move || current().as_deref() == Some(*s)>{s.replace('_', " ")}</option> }).collect_view();
-    let select_id = format!("{form_id}-status");
-    view! {
-        <Form method="get" action=path on_form_data=drop_empty_fields(&["status"]) attr:class="card form row" attr:id=form_id>
-            <div>
-                <label for=select_id.clone()>"Status"</label>
-                <select id=select_id name="status">
-                    <option value="" selected=move || current().is_none()>"Any status"</option>
-                    {options}
-                </select>
-            </div>
-            <button type="submit">"Filter"</button>
-            <a href=path class="clear-filters">"Clear"</a>
-        </Form>
-    }
-}
-
 #[component]
 pub fn DisputesPage() -> impl IntoView {
     let filters = list_filters();
@@ -533,7 +512,7 @@ pub fn DisputesPage() -> impl IntoView {
     view! {
         <h1>"Disputes"</h1>
         <p class="hint">"A customer's bank is taking a payment back. Answer before the evidence deadline; rows due within a week are marked."</p>
-        <StatusFilterForm path="/disputes" form_id="disputes-filter" statuses=&DISPUTE_STATUSES filters/>
+        <StatusFilter path="/disputes" form_id="disputes-filter" statuses=&DISPUTE_STATUSES current=Signal::derive(move || filters.get().status) humanize=true/>
         <Transition fallback=LOADING>
             {move || Suspend::new(async move {
                 match disputes.await {
@@ -629,7 +608,7 @@ pub fn RefundsPage() -> impl IntoView {
     view! {
         <h1>"Refunds"</h1>
         <p class="hint">"Money sent back to customers, as Stripe confirms it. Refund a payment from its page."</p>
-        <StatusFilterForm path="/refunds" form_id="refunds-filter" statuses=&REFUND_STATUSES filters/>
+        <StatusFilter path="/refunds" form_id="refunds-filter" statuses=&REFUND_STATUSES current=Signal::derive(move || filters.get().status) humanize=true/>
         <Transition fallback=LOADING>
             {move || Suspend::new(async move {
                 match refunds.await {
