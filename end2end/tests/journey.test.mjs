@@ -60,6 +60,9 @@ async function signUpAndVerify(tab, email, { workspace, by }) {
     await page.click('#verify-form button[type=submit]');
   }
   await page.waitForURL(/\/login\?verified/);
+  // A hydrated form navigates in the page: the URL changes before the login page's own chunk has
+  // arrived and replaced the verify page, and the hydration mark is still the previous page's.
+  await page.waitForSelector('#login-form');
   await tab.hydrated();
   assert.match(await page.textContent('main'), /Email verified/);
 
